@@ -1,4 +1,4 @@
-# Tutti build, test and lint entry points. CI runs `make ci` (see .ci/run).
+# Tutti build, test and lint entry points. CI runs `make test` (see .ci/run), the README's test command.
 
 GO            ?= go
 BIN           := bin
@@ -8,14 +8,17 @@ PROTO_GEN     := github.com/cosmos/gogoproto/protoc-gen-gocosmos@v1.7.2
 # Packages whose tests are too slow under the race detector on 2 cores run without it.
 TEST_FLAGS    ?= -race -timeout 20m
 
-.PHONY: all build test lint proto bench ci clean
+.PHONY: all build test unit lint proto bench localnet clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/tutti ./cmd/tutti
 
-test:
+# The whole suite CI runs: lint, then every package's tests with the race detector.
+test: lint unit
+
+unit:
 	$(GO) test $(TEST_FLAGS) ./...
 
 lint:
@@ -40,7 +43,10 @@ proto:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-ci: lint test
+# The README's main job: a 4-validator network on this host.
+LOCALNET_DIR ?= localnet
+localnet: build
+	$(BIN)/tutti testnet --v 4 --o $(LOCALNET_DIR) --chain-id tutti-localnet
 
 clean:
 	rm -rf $(BIN)
