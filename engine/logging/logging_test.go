@@ -49,3 +49,19 @@ func TestBadSettingsAreErrors(t *testing.T) {
 		t.Fatal("bad format accepted")
 	}
 }
+
+func TestCometAdapterKeepsKeyValues(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := New(&buf, "debug", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	Comet(log).With("module", "abci-client").Error("connection terminated", "conn", "consensus", "height", 5)
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec["module"] != "abci-client" || rec["conn"] != "consensus" || rec["height"] != float64(5) || rec["level"] != "error" {
+		t.Fatalf("record: %v", rec)
+	}
+}

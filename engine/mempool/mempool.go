@@ -1,0 +1,265 @@
+// Package mempool admits client transactions into a validator's pool: CheckTx on arrival,
+// a cache of recent hashes (committed ones included) that refuses duplicates, limits on
+// count and bytes, removal on commit, recheck after each block, and reaping in arrival order
+// for the validator's own DAG blocks so that a client's sequence stays in order.
+//
+// A transaction acknowledged to a client (CheckTx code 0) is never dropped silently: its
+// room in the pool is reserved before the app is asked, so the pool cannot fill up between
+// CheckTx and insertion (the silent drop CometBFT v0.38 has in resCbFirstTime).
+package mempool
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	cmtmempool "github.com/cometbft/cometbft/mempool"
+	cmttypes "github.com/cometbft/cometbft/types"
+)
+
+// App is the part of the ABCI mempool connection the pool needs (proxy.AppConnMempool has
+// it).
+type App interface {
+	CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error)
+	// Error is the error that stopped the connection, if it stopped. A stopped cometbft
+	// client would hold a request forever, so the pool asks first.
+	Error() error
+}
+
+// Config holds the pool's limits ([mempool] in config.toml).
+type Config struct {
+	Size        int   // maximum number of pending transactions
+	MaxTxsBytes int64 // maximum total bytes of pending transactions
+	MaxTxBytes  int   // largest single transaction
+	CacheSize   int   // recent hashes remembered to refuse duplicates
+	Recheck     bool  // re-run CheckTx on pending transactions after each block
+}
+
+// ErrAppFailed wraps a failure of the ABCI connection itself (not a CheckTx refusal): the
+// node must stop, as it does when any ABCI connection breaks.
+var ErrAppFailed = errors.New("ABCI mempool connection failed")
+
+type entry struct {
+	tx       []byte
+	key      cmttypes.TxKey
+	seq      uint64
+	inFlight bool // reaped into one of our DAG blocks that is not yet ordered
+}
+
+// Mempool is safe for concurrent use: RPC handlers admit transactions while the node reaps
+// and updates.
+type Mempool struct {
+	cfg Config
+	app App
+
+	mu            sync.Mutex
+	byKey         map[cmttypes.TxKey]*entry
+	queue         []*entry // arrival order; removed entries are compacted lazily
+	removed       int      // entries in queue no longer in byKey
+	bytes         int64
+	reserved      int
+	reservedBytes int64
+	nextSeq       uint64
+	cache         *hashCache
+}
+
+// New returns an empty pool that admits through app.
+func New(cfg Config, app App) *Mempool {
+	return &Mempool{
+		cfg:   cfg,
+		app:   app,
+		byKey: make(map[cmttypes.TxKey]*entry),
+		cache: newHashCache(cfg.CacheSize),
+	}
+}
+
+// CheckTx admits tx. A refusal by the pool is an error of cometbft's mempool types
+// (ErrTxTooLarge, ErrTxInCache, ErrMempoolIsFull), as CometBFT returns to RPC clients; a
+// refusal by the app is a response with a non-zero code; a broken app connection is an
+// error wrapping ErrAppFailed. A response with code 0 means the transaction is in the pool.
+func (m *Mempool) CheckTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, error) {
+	if len(tx) > m.cfg.MaxTxBytes {
+		return nil, cmtmempool.ErrTxTooLarge{Max: m.cfg.MaxTxBytes, Actual: len(tx)}
+	}
+	if err := m.app.Error(); err != nil {
+		return nil, errors.Join(ErrAppFailed, err)
+	}
+	key := cmttypes.Tx(tx).Key()
+	if err := m.reserve(key, len(tx)); err != nil {
+		return nil, err
+	}
+	res, err := m.app.CheckTx(ctx, &abci.RequestCheckTx{Tx: tx, Type: abci.CheckTxType_New})
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reserved--
+	m.reservedBytes -= int64(len(tx))
+	if err != nil {
+		m.cache.remove(key)
+		return nil, errors.Join(ErrAppFailed, err)
+	}
+	if res.Code != abci.CodeTypeOK {
+		// Forget refused transactions so a client may send them again once valid.
+		m.cache.remove(key)
+		return res, nil
+	}
+	m.insertLocked(tx, key)
+	return res, nil
+}
+
+// reserve claims room for one transaction of n bytes before the app sees it, and marks
+// its hash as seen so a concurrent duplicate is refused.
+func (m *Mempool) reserve(key cmttypes.TxKey, n int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cache.has(key) {
+		return cmtmempool.ErrTxInCache
+	}
+	count := len(m.byKey) + m.reserved
+	if count >= m.cfg.Size || m.bytes+m.reservedBytes+int64(n) > m.cfg.MaxTxsBytes {
+		return cmtmempool.ErrMempoolIsFull{NumTxs: count, MaxTxs: m.cfg.Size,
+			TxsBytes: m.bytes + m.reservedBytes, MaxTxsBytes: m.cfg.MaxTxsBytes}
+	}
+	m.reserved++
+	m.reservedBytes += int64(n)
+	m.cache.add(key)
+	return nil
+}
+
+func (m *Mempool) insertLocked(tx []byte, key cmttypes.TxKey) {
+	e := &entry{tx: tx, key: key, seq: m.nextSeq}
+	m.nextSeq++
+	m.byKey[key] = e
+	m.queue = append(m.queue, e)
+	m.bytes += int64(len(tx))
+}
+
+func (m *Mempool) removeLocked(e *entry) {
+	delete(m.byKey, e.key)
+	m.bytes -= int64(len(e.tx))
+	m.removed++
+	// Compact once half the queue is dead, so removal stays O(1) amortised.
+	if m.removed > len(m.queue)/2 {
+		live := m.queue[:0]
+		for _, q := range m.queue {
+			if m.byKey[q.key] == q {
+				live = append(live, q)
+			}
+		}
+		for i := len(live); i < len(m.queue); i++ {
+			m.queue[i] = nil
+		}
+		m.queue, m.removed = live, 0
+	}
+}
+
+// Reap returns pending transactions not yet in one of our blocks, in arrival order, up to
+// maxBytes in total (and maxTxs if positive), and marks them in flight.
+func (m *Mempool) Reap(maxBytes int64, maxTxs int) [][]byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out [][]byte
+	var size int64
+	for _, e := range m.queue {
+		if m.byKey[e.key] != e || e.inFlight {
+			continue
+		}
+		if size+int64(len(e.tx)) > maxBytes || (maxTxs > 0 && len(out) >= maxTxs) {
+			break // stop rather than skip, so a client's later tx never overtakes an earlier one
+		}
+		e.inFlight = true
+		size += int64(len(e.tx))
+		out = append(out, e.tx)
+	}
+	return out
+}
+
+// Return releases transactions reaped into a block that will not be ordered, so they are
+// proposed again.
+func (m *Mempool) Return(txs [][]byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, tx := range txs {
+		if e, ok := m.byKey[cmttypes.Tx(tx).Key()]; ok {
+			e.inFlight = false
+		}
+	}
+}
+
+// Update removes the transactions a block committed and remembers their hashes, then, if
+// configured, rechecks what is left and drops what the app now refuses. It returns the
+// rechecked transactions that were dropped.
+func (m *Mempool) Update(ctx context.Context, committed [][]byte) ([][]byte, error) {
+	m.mu.Lock()
+	for _, tx := range committed {
+		key := cmttypes.Tx(tx).Key()
+		m.cache.add(key)
+		if e, ok := m.byKey[key]; ok {
+			m.removeLocked(e)
+		}
+	}
+	var pending []*entry
+	if m.cfg.Recheck {
+		for _, e := range m.queue {
+			if m.byKey[e.key] == e && !e.inFlight {
+				pending = append(pending, e)
+			}
+		}
+	}
+	m.mu.Unlock()
+
+	var dropped [][]byte
+	for _, e := range pending {
+		if err := m.app.Error(); err != nil {
+			return dropped, errors.Join(ErrAppFailed, err)
+		}
+		res, err := m.app.CheckTx(ctx, &abci.RequestCheckTx{Tx: e.tx, Type: abci.CheckTxType_Recheck})
+		if err != nil {
+			return dropped, errors.Join(ErrAppFailed, err)
+		}
+		if res.Code == abci.CodeTypeOK {
+			continue
+		}
+		m.mu.Lock()
+		if m.byKey[e.key] == e && !e.inFlight {
+			m.removeLocked(e)
+			m.cache.remove(e.key)
+			dropped = append(dropped, e.tx)
+		}
+		m.mu.Unlock()
+	}
+	return dropped, nil
+}
+
+// Size is the number of pending transactions.
+func (m *Mempool) Size() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.byKey)
+}
+
+// SizeBytes is the total size of pending transactions.
+func (m *Mempool) SizeBytes() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.bytes
+}
+
+// Pending returns up to limit pending transactions in arrival order (all if limit <= 0),
+// for the unconfirmed_txs RPC.
+func (m *Mempool) Pending(limit int) [][]byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out [][]byte
+	for _, e := range m.queue {
+		if m.byKey[e.key] != e {
+			continue
+		}
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+		out = append(out, e.tx)
+	}
+	return out
+}
