@@ -1,0 +1,276 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"net"
+	"time"
+
+	cmtp2p "github.com/cometbft/cometbft/p2p"
+)
+
+// acceptLoop takes inbound connections and handshakes each on its own
+// goroutine, at most MaxPendingHandshakes at a time.
+func (s *Switch) acceptLoop() {
+	defer s.wg.Done()
+	for {
+		raw, err := s.listener.Accept()
+		if err != nil {
+			if s.ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+				s.log.Error().Err(err).Msg("p2p accept failed, no more inbound peers")
+			}
+			return
+		}
+		select {
+		case s.pending <- struct{}{}:
+		default:
+			s.log.Warn().Str("addr", raw.RemoteAddr().String()).Msg("refusing connection: too many pending handshakes")
+			_ = raw.Close()
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer func() { <-s.pending }()
+			_ = s.upgrade(raw, "", false)
+		}()
+	}
+}
+
+// Connect dials addr (ID@host:port) once and returns when the peer is
+// connected or refused. Persistent peers need no Connect: the switch keeps
+// them connected.
+func (s *Switch) Connect(ctx context.Context, addr string) error {
+	a, err := ParseAddress(addr)
+	if err != nil {
+		return err
+	}
+	return s.dial(ctx, a)
+}
+
+func (s *Switch) dial(ctx context.Context, a Address) error {
+	s.mu.Lock()
+	switch {
+	case s.stopped || s.ctx == nil:
+		s.mu.Unlock()
+		return ErrSwitchStopped
+	case s.peers[a.ID] != nil:
+		s.mu.Unlock()
+		return ErrDuplicate
+	case s.dialing[a.ID]:
+		s.mu.Unlock()
+		return ErrDialing
+	}
+	s.dialing[a.ID] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.dialing, a.ID)
+		s.mu.Unlock()
+	}()
+
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.DialTimeout)
+	defer cancel()
+	stopWithSwitch := context.AfterFunc(s.ctx, cancel)
+	defer stopWithSwitch()
+	raw, err := (&net.Dialer{}).DialContext(ctx, "tcp", a.Host)
+	if err != nil {
+		return err
+	}
+	return s.upgrade(raw, a.ID, true)
+}
+
+// upgrade handshakes raw and, if the peer is acceptable, makes it the peer's
+// link. It owns raw: on any failure raw is closed.
+func (s *Switch) upgrade(raw net.Conn, expect ID, outbound bool) error {
+	if tc, ok := raw.(*net.TCPConn); ok && s.cfg.SocketBufferBytes > 0 {
+		_ = tc.SetWriteBuffer(s.cfg.SocketBufferBytes)
+		_ = tc.SetReadBuffer(s.cfg.SocketBufferBytes)
+	}
+	// A switch stopping mid-handshake closes the socket to unblock it.
+	stopWatch := context.AfterFunc(s.ctx, func() { _ = raw.Close() })
+	pc := &progressConn{Conn: raw}
+	sc, info, err := handshake(pc, s.key, s.info, expect, s.cfg.HandshakeTimeout)
+	stopped := !stopWatch()
+	if err == nil && stopped {
+		err = ErrSwitchStopped
+	}
+	if err != nil {
+		_ = raw.Close()
+		ev := s.log.Info()
+		var refused *HandshakeError
+		if errors.As(err, &refused) {
+			ev = s.log.Warn()
+		}
+		ev.Str("addr", raw.RemoteAddr().String()).Bool("outbound", outbound).Err(err).Msg("peer handshake failed")
+		return err
+	}
+	pc.readTimeout, pc.writeTimeout = s.cfg.ReadTimeout, s.cfg.WriteTimeout
+	l := newLink(sc, pc, outbound)
+	if err := s.addLink(info.DefaultNodeID, info, l); err != nil {
+		if errors.Is(err, ErrInboundFull) {
+			s.log.Warn().Str("peer", string(info.DefaultNodeID)).Str("addr", l.remoteAddr).Msg("refusing peer: inbound limit reached")
+		}
+		return err
+	}
+	return nil
+}
+
+// addLink makes l the link of peer id, creating the peer or resolving a
+// duplicate connection. On error l has been dealt with.
+func (s *Switch) addLink(id ID, info cmtp2p.DefaultNodeInfo, l *link) error {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		l.close(ErrSwitchStopped)
+		return ErrSwitchStopped
+	}
+	p := s.peers[id]
+	if p != nil {
+		old := p.link
+		if !keepNewLink(old, l, s.id, id) {
+			// The peer may be using this link until it learns of the other
+			// one: read it until the peer retires it (see retire) or falls
+			// silent, instead of cutting it and what it carries. Hanging up
+			// now would also make the peer drop its queues.
+			s.links[l] = struct{}{}
+			s.wg.Add(1)
+			s.mu.Unlock()
+			close(l.writerDone) // never had a writer
+			l.retire()          // and is not waiting for a replacement
+			s.log.Info().Str("peer", string(id)).Str("addr", l.remoteAddr).Bool("outbound", l.outbound).
+				Msg("duplicate peer connection refused, keeping the existing one")
+			go s.readLoop(p, l)
+			return ErrDuplicate
+		}
+		s.setLinkLocked(p, l)
+		s.mu.Unlock()
+		old.retire()
+		s.log.Info().Str("peer", string(id)).Str("addr", l.remoteAddr).Bool("outbound", l.outbound).
+			Msg("peer connection replaced by duplicate")
+		s.startLink(p, l)
+		return nil
+	}
+	persistent := s.persistentIDs[id]
+	if !l.outbound && !persistent && s.inbound >= s.cfg.MaxInboundPeers {
+		s.mu.Unlock()
+		l.close(ErrInboundFull)
+		return ErrInboundFull
+	}
+	p = &peer{id: id, info: info, persistent: persistent, gone: make(chan struct{})}
+	p.stats = newStatsSet(s.cfg.Channels, s.totals)
+	p.q = newSendQueues(s.cfg.Channels, p.stats)
+	s.peers[id] = p
+	s.setLinkLocked(p, l)
+	desc := p.describe()
+	s.mu.Unlock()
+	s.log.Info().Str("peer", string(id)).Str("addr", l.remoteAddr).Str("moniker", info.Moniker).
+		Bool("outbound", l.outbound).Msg("peer connected")
+	if s.handlers.PeerUp != nil {
+		s.handlers.PeerUp(desc)
+	}
+	s.startLink(p, l)
+	return nil
+}
+
+// setLinkLocked makes l the peer's link. It registers l's two goroutines
+// with the wait group while s.mu is held, so that a concurrent Stop either
+// sees them or refuses the link.
+func (s *Switch) setLinkLocked(p *peer, l *link) {
+	if p.link != nil && !p.link.outbound && !p.persistent {
+		s.inbound--
+	}
+	p.link = l
+	if !l.outbound && !p.persistent {
+		s.inbound++
+	}
+	s.links[l] = struct{}{}
+	s.wg.Add(2)
+}
+
+// startLink runs the goroutines setLinkLocked registered.
+func (s *Switch) startLink(p *peer, l *link) {
+	gen := p.q.attach()
+	go s.writeLoop(p, l, gen)
+	go s.readLoop(p, l)
+}
+
+// removeLink forgets the peer if l is still its link.
+func (s *Switch) removeLink(p *peer, l *link) {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	s.mu.Lock()
+	if s.peers[p.id] != p || p.link != l {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.peers, p.id)
+	if !l.outbound && !p.persistent {
+		s.inbound--
+	}
+	s.mu.Unlock()
+	p.q.close()
+	close(p.gone)
+	s.log.Info().Str("peer", string(p.id)).Str("addr", l.remoteAddr).AnErr("reason", l.reason).Msg("peer disconnected")
+	if s.handlers.PeerDown != nil {
+		s.handlers.PeerDown(p.id, l.reason)
+	}
+}
+
+// keepDialling keeps one persistent peer connected: dial, wait for the
+// connection to end, dial again, backing off exponentially (with jitter) for
+// as long as dials fail.
+func (s *Switch) keepDialling(a Address) {
+	defer s.wg.Done()
+	failures := 0
+	for s.ctx.Err() == nil {
+		if p := s.peer(a.ID); p != nil {
+			connected := time.Now()
+			select {
+			case <-p.gone:
+			case <-s.ctx.Done():
+				return
+			}
+			// A link that lived long was healthy: redial at once. One that
+			// died young counts as a failure, so a peer that accepts and
+			// hangs up is not redialled in a tight loop.
+			if time.Since(connected) > s.cfg.RedialMax {
+				failures = 0
+				continue
+			}
+		} else {
+			err := s.dial(s.ctx, a)
+			switch {
+			case err == nil || errors.Is(err, ErrDuplicate):
+				continue
+			case s.ctx.Err() != nil:
+				return
+			}
+			if !errors.Is(err, ErrDialing) {
+				s.log.Debug().Str("peer", a.String()).Err(err).Int("failures", failures+1).Msg("dial failed")
+			}
+		}
+		wait := s.backoff(failures)
+		failures++
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		}
+	}
+}
+
+// backoff is RedialMin doubled per failure, capped at RedialMax, jittered
+// over its upper half so that restarted nodes do not redial in lockstep.
+func (s *Switch) backoff(failures int) time.Duration {
+	d := s.cfg.RedialMin
+	for i := 0; i < failures && d < s.cfg.RedialMax; i++ {
+		d *= 2
+	}
+	d = min(d, s.cfg.RedialMax)
+	return time.Duration(s.jitter(int64(d)))
+}
