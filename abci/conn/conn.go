@@ -8,6 +8,7 @@ package conn
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -18,14 +19,16 @@ import (
 	"github.com/cometbft/cometbft/proxy"
 	"github.com/rs/zerolog"
 
+	"github.com/tutti-bft/tutti/app/ledger"
 	"github.com/tutti-bft/tutti/engine/logging"
 )
 
 // Builtin builds an in-process app; dbDir is the node's data directory.
 type Builtin func(dbDir string) (abci.Application, error)
 
-// Builtins are the in-process apps every node knows; the node adds "ledger".
+// Builtins are the in-process apps every node knows.
 var Builtins = map[string]Builtin{
+	"ledger":  func(dbDir string) (abci.Application, error) { return ledger.New(filepath.Join(dbDir, "ledger")) },
 	"kvstore": func(string) (abci.Application, error) { return kvstore.NewInMemoryApplication(), nil },
 	"persistent_kvstore": func(dbDir string) (abci.Application, error) {
 		return kvstore.NewPersistentApplication(dbDir), nil

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	abciserver "github.com/cometbft/cometbft/abci/server"
 	"github.com/cometbft/cometbft/abci/example/kvstore"
+	abciserver "github.com/cometbft/cometbft/abci/server"
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/rs/zerolog"
 )
@@ -140,4 +140,35 @@ func TestGRPCTransport(t *testing.T) {
 	}
 	defer c.Close()
 	exerciseKVStore(t, c)
+}
+
+func TestInProcessLedger(t *testing.T) {
+	dir := t.TempDir()
+	creator, err := Creator("ledger", "socket", dir, Builtins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(creator, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	if _, err := c.Consensus.InitChain(ctx, &abci.RequestInitChain{ChainId: "conn-ledger", InitialHeight: 1,
+		AppStateBytes: []byte(`{"accounts":[]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Consensus.FinalizeBlock(ctx, &abci.RequestFinalizeBlock{Height: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Consensus.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Query.Info(ctx, &abci.RequestInfo{})
+	if err != nil || info.LastBlockHeight != 1 || len(info.LastBlockAppHash) == 0 {
+		t.Fatalf("Info: %v %v", info, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ledger")); err != nil {
+		t.Fatalf("the ledger did not keep its state under the data directory: %v", err)
+	}
 }
