@@ -1,0 +1,154 @@
+// Package exec executes the ABCI blocks the engine core cuts: it fills FinalizeBlock's
+// request exactly as CometBFT does (DESIGN §3), calls FinalizeBlock then Commit on the app's
+// consensus connection, and turns the response into what the core attests to next: app
+// hash, results hash, validator updates and the next validators hash. It also keeps the
+// validator sets so updates take effect at H+2, as in CometBFT.
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/crypto/ed25519"
+	cryptoenc "github.com/cometbft/cometbft/crypto/encoding"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/tutti-bft/tutti/engine/core"
+	"github.com/tutti-bft/tutti/engine/order"
+)
+
+// Consensus is the part of the app's consensus connection execution uses
+// (proxy.AppConnConsensus has it).
+type Consensus interface {
+	FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error)
+	Commit(ctx context.Context) (*abci.ResponseCommit, error)
+}
+
+// Executed is one executed height: what the block store keeps and the RPC serves.
+type Executed struct {
+	Request            *abci.RequestFinalizeBlock
+	Response           *abci.ResponseFinalizeBlock
+	RetainHeight       int64
+	ResultsHash        []byte
+	NextValidatorsHash []byte // hash of the set of H+2, attested with this height
+}
+
+// Executor executes heights in order. It is not safe for concurrent use: the node runs it
+// on one goroutine beside the ordering loop.
+type Executor struct {
+	app        Consensus
+	lastHeight int64
+	// sets[0] signs the next height to execute, sets[1] the one after (updates returned at
+	// H take effect at H+2).
+	sets [2]*cmttypes.ValidatorSet
+}
+
+// New returns an executor whose next height is lastHeight+1, with the validator sets of
+// heights lastHeight+1 and lastHeight+2.
+func New(app Consensus, lastHeight int64, next, afterNext *cmttypes.ValidatorSet) *Executor {
+	return &Executor{app: app, lastHeight: lastHeight, sets: [2]*cmttypes.ValidatorSet{next, afterNext}}
+}
+
+// LastHeight is the last executed height.
+func (e *Executor) LastHeight() int64 { return e.lastHeight }
+
+// ValidatorSets returns the sets of heights LastHeight+1 and LastHeight+2.
+func (e *Executor) ValidatorSets() (next, afterNext *cmttypes.ValidatorSet) {
+	return e.sets[0], e.sets[1]
+}
+
+// Request builds FinalizeBlock's request for b; total power is that of the validator set
+// that signed the previous height, which misbehavior reports.
+func Request(b *order.ABCIBlock, totalPower int64) *abci.RequestFinalizeBlock {
+	votes := make([]abci.VoteInfo, len(b.DecidedLastCommit))
+	for i, v := range b.DecidedLastCommit {
+		flag := cmtproto.BlockIDFlagAbsent
+		if v.Signed {
+			flag = cmtproto.BlockIDFlagCommit
+		}
+		votes[i] = abci.VoteInfo{Validator: abci.Validator{Address: address(v.PubKey), Power: v.Power},
+			BlockIdFlag: flag}
+	}
+	// One misbehavior per validator per block: an equivocator can sign two blocks in every
+	// DAG round, and apps (CometBFT's kvstore among them) answer each report with a power
+	// update, which a validator set refuses to take twice for one validator in one block.
+	var mis []abci.Misbehavior
+	reported := map[string]bool{}
+	for _, m := range b.Misbehavior {
+		addr := address(m.PubKey)
+		if reported[string(addr)] {
+			continue
+		}
+		reported[string(addr)] = true
+		mis = append(mis, abci.Misbehavior{Type: abci.MisbehaviorType_DUPLICATE_VOTE,
+			Validator: abci.Validator{Address: addr, Power: m.Power},
+			Height:    m.Height, Time: time.UnixMilli(m.TimeMs).UTC(), TotalVotingPower: totalPower})
+	}
+	return &abci.RequestFinalizeBlock{
+		Txs:                b.Txs,
+		DecidedLastCommit:  abci.CommitInfo{Round: 0, Votes: votes},
+		Misbehavior:        mis,
+		Hash:               b.Hash,
+		Height:             b.Height,
+		Time:               time.UnixMilli(b.TimeMs).UTC(),
+		NextValidatorsHash: b.NextValidatorsHash,
+		ProposerAddress:    address(b.ProposerPubKey),
+	}
+}
+
+func address(pub []byte) []byte {
+	if len(pub) != ed25519.PubKeySize {
+		return nil
+	}
+	return ed25519.PubKey(pub).Address()
+}
+
+// Execute runs height b.Height, which must be the next one.
+func (e *Executor) Execute(ctx context.Context, b *order.ABCIBlock) (*Executed, core.ExecutionResult, error) {
+	if b.Height != e.lastHeight+1 {
+		return nil, core.ExecutionResult{}, fmt.Errorf("execute height %d: the app is at height %d, want %d next",
+			b.Height, e.lastHeight, e.lastHeight+1)
+	}
+	req := Request(b, e.sets[0].TotalVotingPower())
+	res, err := e.app.FinalizeBlock(ctx, req)
+	if err != nil {
+		return nil, core.ExecutionResult{}, fmt.Errorf("FinalizeBlock at height %d: %w", b.Height, err)
+	}
+	if len(res.TxResults) != len(req.Txs) {
+		return nil, core.ExecutionResult{}, fmt.Errorf("FinalizeBlock at height %d returned %d tx results for %d txs",
+			b.Height, len(res.TxResults), len(req.Txs))
+	}
+	updates, err := cmttypes.PB2TM.ValidatorUpdates(res.ValidatorUpdates)
+	if err != nil {
+		return nil, core.ExecutionResult{}, fmt.Errorf("height %d: bad validator update: %w", b.Height, err)
+	}
+	after := e.sets[1].Copy()
+	if len(updates) > 0 {
+		if err := after.UpdateWithChangeSet(updates); err != nil {
+			return nil, core.ExecutionResult{}, fmt.Errorf("height %d: validator updates rejected: %w", b.Height, err)
+		}
+	}
+	commit, err := e.app.Commit(ctx)
+	if err != nil {
+		return nil, core.ExecutionResult{}, fmt.Errorf("Commit at height %d: %w", b.Height, err)
+	}
+	out := &Executed{Request: req, Response: res, RetainHeight: commit.RetainHeight,
+		ResultsHash: cmttypes.NewResults(res.TxResults).Hash(), NextValidatorsHash: after.Hash()}
+	e.lastHeight = b.Height
+	e.sets = [2]*cmttypes.ValidatorSet{e.sets[1], after}
+
+	result := core.ExecutionResult{Height: b.Height, AppHash: res.AppHash, ResultsHash: out.ResultsHash,
+		NextValidatorsHash: out.NextValidatorsHash}
+	for _, u := range res.ValidatorUpdates {
+		pk, err := cryptoenc.PubKeyFromProto(u.PubKey)
+		if err != nil {
+			return nil, core.ExecutionResult{}, errors.Join(fmt.Errorf("height %d: validator update key", b.Height), err)
+		}
+		result.ValidatorUpdates = append(result.ValidatorUpdates, core.ValidatorUpdate{PubKey: pk.Bytes(), Power: u.Power})
+	}
+	return out, result, nil
+}

@@ -1,0 +1,100 @@
+package exec
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cometbft/cometbft/abci/example/kvstore"
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/crypto/ed25519"
+	cryptoenc "github.com/cometbft/cometbft/crypto/encoding"
+	"github.com/cometbft/cometbft/proxy"
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/tutti-bft/tutti/abci/grammar"
+	"github.com/tutti-bft/tutti/engine/order"
+)
+
+func key(seed string) ed25519.PubKey {
+	return ed25519.GenPrivKeyFromSecret([]byte(seed)).PubKey().(ed25519.PubKey)
+}
+
+// recordingApp keeps the last FinalizeBlock request, so the test can read what the app
+// was told.
+type recordingApp struct {
+	*grammar.Recorder
+	last *abci.RequestFinalizeBlock
+}
+
+func (r *recordingApp) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	r.last = req
+	return r.Recorder.FinalizeBlock(ctx, req)
+}
+
+func TestFinalizeBlockFieldsAndUpdatesAtHPlus2(t *testing.T) {
+	v0, v1, newcomer := key("v0"), key("v1"), key("newcomer")
+	set := cmttypes.NewValidatorSet([]*cmttypes.Validator{cmttypes.NewValidator(v0, 10), cmttypes.NewValidator(v1, 10)})
+	app := &recordingApp{Recorder: grammar.NewRecorder(kvstore.NewInMemoryApplication())}
+	client, err := proxy.NewLocalClientCreator(app).NewABCIClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = client.Stop() }()
+	conn := proxy.NewAppConnConsensus(client, proxy.NopMetrics())
+	ctx := context.Background()
+	if _, err := conn.InitChain(ctx, &abci.RequestInitChain{ChainId: "x", Validators: cmttypes.TM2PB.ValidatorUpdates(set)}); err != nil {
+		t.Fatal(err)
+	}
+	e := New(conn, 0, set, set)
+
+	pk, err := cryptoenc.PubKeyToProto(newcomer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1 := order.ABCIBlock{Height: 1, TimeMs: 1_700_000_000_123, ProposerPubKey: v1,
+		Txs:                [][]byte{[]byte("a=1"), kvstore.MakeValSetChangeTx(pk, 5)},
+		DecidedLastCommit:  []order.CommitVote{{PubKey: v0, Power: 10, Signed: true}, {PubKey: v1, Power: 10}},
+		Misbehavior:        []order.Misbehavior{{PubKey: v0, Power: 10, Height: 1, TimeMs: 5}, {PubKey: v0, Power: 10, Height: 1, TimeMs: 6}},
+		Hash:               []byte("hash-1"),
+		NextValidatorsHash: set.Hash()}
+	executed, result, err := e.Execute(ctx, &b1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := app.last
+	if req.Height != 1 || !req.Time.Equal(time.UnixMilli(1_700_000_000_123)) || !bytes.Equal(req.ProposerAddress, v1.Address()) ||
+		!bytes.Equal(req.Hash, []byte("hash-1")) || !bytes.Equal(req.NextValidatorsHash, set.Hash()) {
+		t.Fatalf("header fields: %+v", req)
+	}
+	votes := req.DecidedLastCommit.Votes
+	if len(votes) != 2 || !bytes.Equal(votes[0].Validator.Address, v0.Address()) || votes[0].BlockIdFlag != 2 || votes[1].BlockIdFlag != 1 {
+		t.Fatalf("decided last commit: %+v", votes)
+	}
+	if len(req.Misbehavior) != 1 || req.Misbehavior[0].TotalVotingPower != 20 || req.Misbehavior[0].Type != abci.MisbehaviorType_DUPLICATE_VOTE {
+		t.Fatalf("misbehavior (one per validator per block): %+v", req.Misbehavior)
+	}
+	if len(result.ValidatorUpdates) != 2 { // the newcomer, and kvstore's penalty for v0
+		t.Fatalf("validator updates %+v", result.ValidatorUpdates)
+	}
+	if !bytes.Equal(executed.ResultsHash, cmttypes.NewResults(executed.Response.TxResults).Hash()) || result.Height != 1 {
+		t.Fatal("results hash")
+	}
+	next, after := e.ValidatorSets()
+	if next.HasAddress(newcomer.Address()) || !after.HasAddress(newcomer.Address()) {
+		t.Fatal("an update returned at H must take effect at H+2, not H+1")
+	}
+	if !bytes.Equal(result.NextValidatorsHash, after.Hash()) {
+		t.Fatal("the attested next validators hash must be that of H+2's set")
+	}
+	if _, _, err := e.Execute(ctx, &order.ABCIBlock{Height: 3}); err == nil {
+		t.Fatal("a skipped height was executed")
+	}
+	if err := grammar.Check(append([]grammar.Call{{Method: "Info"}}, app.Calls()...)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,102 @@
+package core
+
+import (
+	"errors"
+	"time"
+
+	"github.com/tutti-bft/tutti/engine/order"
+	"github.com/tutti-bft/tutti/engine/types"
+)
+
+// Config is everything a core needs besides its identity, signer and verifier.
+type Config struct {
+	ChainID string
+	Epoch   types.Epoch
+	Limits  types.BlockLimits
+
+	// LeaderSlots per round; 0 means every validator (DESIGN §2 default).
+	LeaderSlots int
+	// ReputationWindow: every this many commits the leader schedule is recomputed from
+	// the committed history; 0 turns reputation off.
+	ReputationWindow uint64
+	// GCDepth: blocks at or below (last committed leader round - GCDepth) are evicted.
+	GCDepth uint64
+	// DedupeRounds: how many leader rounds ordered transaction hashes are remembered.
+	DedupeRounds uint64
+
+	// LeaderTimeout: how long to wait for a round's missing leader blocks before proposing.
+	LeaderTimeout time.Duration
+	// MinRoundDelay: least time between two own proposals (the batching knob).
+	MinRoundDelay time.Duration
+
+	MaxBlockTxs       int // transactions per own block
+	MaxBlockTxBytes   int // transaction bytes per own block
+	MaxPendingTxBytes int // offered transactions held before the core declines more
+	FetchBatch        int // most blocks returned for one fetch request
+
+	Cut order.CutConfig
+
+	// Mutations plant known bugs for the simulator's checker tests. All off by default.
+	Mutations Mutations
+}
+
+// Mutations are deliberate protocol bugs. They exist so the simulator can prove its
+// checkers catch them; a production node must leave every switch off.
+type Mutations struct {
+	// WeakQuorum makes the decision rules count 2f (one unit of stake short) as a quorum.
+	WeakQuorum bool
+	// NoSlotGuard lets linearization order a second block of an already ordered slot (the
+	// double-commit bug Sui#24498 fixed).
+	NoSlotGuard bool
+	// BroadcastBeforePersist sends an own block before the synced write that must precede it.
+	BroadcastBeforePersist bool
+}
+
+// DefaultConfig fills the tunables with the values the design starts from.
+func DefaultConfig(chainID string, epoch types.Epoch) Config {
+	return Config{ChainID: chainID, Epoch: epoch, Limits: types.DefaultBlockLimits(),
+		ReputationWindow: 300, GCDepth: 50, DedupeRounds: 10,
+		LeaderTimeout: 250 * time.Millisecond, MinRoundDelay: 50 * time.Millisecond,
+		MaxBlockTxs: 5000, MaxBlockTxBytes: 2 << 20, MaxPendingTxBytes: 16 << 20, FetchBatch: 64,
+		Cut: order.CutConfig{ChainID: chainID, InitialHeight: 1, MaxBytes: 16 << 20,
+			TargetIntervalMs: 0, MaxEmptyIntervalMs: 1000}}
+}
+
+func (c *Config) check() error {
+	if c.Epoch.Committee == nil {
+		return errors.New("config: epoch has no committee")
+	}
+	if c.ChainID == "" {
+		return errors.New("config: empty chain id")
+	}
+	if c.Epoch.StartRound == 0 {
+		// The DAG's GC round is "at or below is evicted"; at start it sits one below the
+		// genesis round, so round 0 cannot hold genesis blocks.
+		return errors.New("config: the epoch's genesis round must be at least 1")
+	}
+	if c.Cut.ChainID == "" {
+		c.Cut.ChainID = c.ChainID
+	}
+	if c.Cut.ChainID != c.ChainID {
+		return errors.New("config: cut chain id differs from chain id")
+	}
+	if c.Limits.MaxParents == 0 {
+		c.Limits = types.DefaultBlockLimits()
+	}
+	if c.GCDepth < 3 {
+		return errors.New("config: gc depth below 3 would evict blocks the commit rule still reads")
+	}
+	if c.MaxBlockTxs <= 0 || c.MaxBlockTxs > c.Limits.MaxTxs {
+		c.MaxBlockTxs = c.Limits.MaxTxs
+	}
+	if c.MaxBlockTxBytes <= 0 || c.MaxBlockTxBytes > c.Limits.MaxPayloadBytes {
+		c.MaxBlockTxBytes = c.Limits.MaxPayloadBytes
+	}
+	if c.MaxPendingTxBytes <= 0 {
+		c.MaxPendingTxBytes = 4 * c.MaxBlockTxBytes
+	}
+	if c.FetchBatch <= 0 {
+		c.FetchBatch = 64
+	}
+	return nil
+}

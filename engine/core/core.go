@@ -1,0 +1,271 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/tutti-bft/tutti/engine/commit"
+	"github.com/tutti-bft/tutti/engine/dag"
+	"github.com/tutti-bft/tutti/engine/order"
+	"github.com/tutti-bft/tutti/engine/types"
+	"github.com/tutti-bft/tutti/engine/wire"
+)
+
+// Core is one validator's protocol state machine.
+type Core struct {
+	cfg      Config
+	self     int
+	signer   types.Signer
+	verifier types.Verifier
+
+	dag       *dag.DAG
+	committer *commit.Committer
+	lin       *order.Linearizer
+	cutter    *order.Cutter
+
+	now time.Time
+	out []Action
+
+	// Proposal state.
+	lastOwnRound    uint64
+	lastProposalAt  time.Time
+	roundEntered    uint64 // the round we are waiting to propose in
+	timedOut        bool
+	minDelayArmedAt uint64 // round for which a MinDelay timer is pending
+	included        []uint64
+	pendingTxs      [][]byte
+	pendingTxBytes  int
+	pendingEvidence []types.Equivocation
+	attestation     *types.Attestation
+
+	// Fetching: refs we lack and how many peers we asked.
+	missing map[types.Ref]int
+
+	// ABCI bookkeeping.
+	deliveredHash   map[int64][]byte // height -> block hash, until we attest it
+	executed        map[int64][]byte // height -> our app hash, until the quorum is known
+	quorumAppHash   map[int64][]byte // height -> app hash attested by quorum stake
+	suppressThrough int64            // heights already delivered before a restart
+	lastHeight      int64
+
+	halted   bool
+	skipped  uint64
+	commits  uint64
+	rejected uint64
+}
+
+// New builds a core for validator self at the start of cfg.Epoch.
+func New(cfg Config, self int, signer types.Signer, verifier types.Verifier) (*Core, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if self < 0 || self >= cfg.Epoch.Committee.Size() {
+		return nil, fmt.Errorf("self %d not in committee of %d", self, cfg.Epoch.Committee.Size())
+	}
+	d := dag.New(dag.Config{ChainID: cfg.ChainID, Epoch: cfg.Epoch, Limits: cfg.Limits, Verifier: verifier})
+	decide := cfg.Epoch.Committee
+	if cfg.Mutations.WeakQuorum {
+		decide = decide.WithWeakQuorum()
+	}
+	sched := commit.NewSchedule(cfg.Epoch.Committee, cfg.LeaderSlots, cfg.ReputationWindow, cfg.Epoch.StartRound)
+	c := &Core{cfg: cfg, self: self, signer: signer, verifier: verifier, dag: d,
+		committer: commit.New(d, decide, sched),
+		lin: order.NewLinearizer(order.LinearizerConfig{GCDepth: cfg.GCDepth, DedupeRounds: cfg.DedupeRounds,
+			NoSlotGuard: cfg.Mutations.NoSlotGuard}, d),
+		cutter:       order.NewCutter(cfg.Cut, cfg.Epoch.Committee, cfg.Epoch.Number, cfg.Epoch.GenesisTimeMs),
+		lastOwnRound: cfg.Epoch.StartRound, included: make([]uint64, cfg.Epoch.Committee.Size()),
+		missing: map[types.Ref]int{}, deliveredHash: map[int64][]byte{}, executed: map[int64][]byte{},
+		quorumAppHash: map[int64][]byte{}}
+	return c, nil
+}
+
+// Stats are counters for metrics and tests.
+type Stats struct {
+	Round, GCRound, Commits, Skipped, Rejected uint64
+	Height                                     int64
+	Accepted, Suspended                        int
+}
+
+// Stats reports progress counters.
+func (c *Core) Stats() Stats {
+	a, s := c.dag.Size()
+	return Stats{Round: c.lastOwnRound, GCRound: c.dag.GCRound(), Commits: c.commits, Skipped: c.skipped,
+		Rejected: c.rejected, Height: c.lastHeight, Accepted: a, Suspended: s}
+}
+
+// Halted reports whether the core stopped on a fork or safety violation.
+func (c *Core) Halted() bool { return c.halted }
+
+// Step feeds one input at time now and returns the actions to run, in order.
+func (c *Core) Step(now time.Time, in Input) []Action {
+	if c.halted {
+		return nil
+	}
+	c.now, c.out = now, nil
+	switch in := in.(type) {
+	case BlockReceived:
+		c.receive(in.From, in.Block)
+	case BlocksFetched:
+		for _, b := range in.Blocks {
+			c.receive(in.From, b)
+		}
+	case FetchRequested:
+		c.answerFetch(in.From, in.Refs)
+	case PayloadAvailable:
+		c.offer(in.Txs)
+	case TimerFired:
+		c.timer(in)
+	case ExecutionResult:
+		c.executedBlock(in)
+	case Restart:
+		c.restart()
+	}
+	c.progress()
+	return c.out
+}
+
+func (c *Core) emit(a Action) { c.out = append(c.out, a) }
+
+// progress runs the commit rule and the proposer until neither has more to do.
+func (c *Core) progress() {
+	for !c.halted {
+		c.tryCommit()
+		if c.halted || !c.tryPropose() {
+			return
+		}
+	}
+}
+
+// receive validates and stores one block from a peer.
+func (c *Core) receive(from int, b *types.Block) {
+	if b == nil {
+		return
+	}
+	res, err := c.dag.Add(b)
+	if err != nil {
+		if errors.Is(err, dag.ErrInvalid) {
+			c.rejected++
+		}
+		return
+	}
+	if b.Author == c.self && b.Round > c.lastOwnRound {
+		// A validly signed block of ours we do not remember: we lost our own history.
+		// Never sign that round again (the signer's watermark also refuses). Checked only
+		// after validation, so a forged block cannot silence us.
+		c.lastOwnRound = b.Round
+	}
+	c.absorb(res, from)
+}
+
+// absorb turns a DAG result into actions: persist what was accepted, report evidence, and
+// ask the sender for missing parents.
+func (c *Core) absorb(res dag.Result, from int) {
+	if len(res.Accepted) > 0 {
+		c.emit(Persist{Blocks: res.Accepted})
+		for _, b := range res.Accepted {
+			delete(c.missing, b.Ref())
+		}
+	}
+	for _, e := range res.Equivocations {
+		c.emit(ReportEvidence{Evidence: e})
+		c.pendingEvidence = append(c.pendingEvidence, e)
+	}
+	c.rejected += uint64(len(res.Rejected))
+	var ask []types.Ref
+	for _, r := range res.Missing {
+		if _, asked := c.missing[r]; !asked {
+			c.missing[r] = 1
+			ask = append(ask, r)
+		}
+	}
+	if len(ask) > 0 && from >= 0 && from != c.self {
+		c.emit(RequestBlocks{Peer: from, Refs: ask})
+	}
+}
+
+// answerFetch returns the blocks we hold among those asked for.
+func (c *Core) answerFetch(from int, refs []types.Ref) {
+	var found []*types.Block
+	for _, r := range refs {
+		if b, ok := c.dag.Lookup(r); ok {
+			found = append(found, b)
+			if len(found) == c.cfg.FetchBatch {
+				break
+			}
+		}
+	}
+	if len(found) > 0 {
+		c.emit(SendTo{Peer: from, Msg: wire.FetchResponseMessage(found)})
+	}
+}
+
+// offer queues mempool transactions for our next blocks, in arrival order.
+func (c *Core) offer(txs [][]byte) {
+	for i, tx := range txs {
+		if len(tx) == 0 || len(tx) > c.cfg.Limits.MaxTxBytes {
+			continue
+		}
+		if c.pendingTxBytes+len(tx) > c.cfg.MaxPendingTxBytes {
+			c.emit(PayloadDeclined{Txs: txs[i:]})
+			return
+		}
+		c.pendingTxs = append(c.pendingTxs, tx)
+		c.pendingTxBytes += len(tx)
+	}
+}
+
+// timer handles a fired timer; a leader timeout also re-asks other peers for blocks the
+// first peer did not send.
+func (c *Core) timer(t TimerFired) {
+	if t.Kind == LeaderTimeout && t.Round == c.roundEntered {
+		c.timedOut = true
+	}
+	if t.Kind != LeaderTimeout || len(c.missing) == 0 {
+		return
+	}
+	n := c.cfg.Epoch.Committee.Size()
+	var refs []types.Ref
+	for r := range c.missing {
+		if r.Round <= c.dag.GCRound() || c.dag.Contains(r) {
+			delete(c.missing, r)
+			continue
+		}
+		refs = append(refs, r)
+	}
+	sort.Slice(refs, func(i, j int) bool {
+		if refs[i].Round != refs[j].Round {
+			return refs[i].Round < refs[j].Round
+		}
+		if refs[i].Author != refs[j].Author {
+			return refs[i].Author < refs[j].Author
+		}
+		return string(refs[i].Digest[:]) < string(refs[j].Digest[:])
+	})
+	byPeer := map[int][]types.Ref{}
+	var peers []int
+	for _, r := range refs {
+		c.missing[r]++
+		peer := (r.Author + c.missing[r]) % n
+		if peer == c.self {
+			peer = (peer + 1) % n
+		}
+		if _, ok := byPeer[peer]; !ok {
+			peers = append(peers, peer)
+		}
+		byPeer[peer] = append(byPeer[peer], r)
+	}
+	for _, p := range peers {
+		c.emit(RequestBlocks{Peer: p, Refs: byPeer[p]})
+	}
+}
+
+// restart re-sends our latest block (it was persisted, perhaps never sent) and re-arms the
+// leader timer.
+func (c *Core) restart() {
+	if own := c.dag.Latest(c.self); own != nil && own.Round > c.cfg.Epoch.StartRound {
+		c.sendOwn(own)
+	}
+	c.roundEntered = 0
+}

@@ -1,0 +1,138 @@
+package core
+
+import (
+	"time"
+
+	"github.com/tutti-bft/tutti/engine/order"
+	"github.com/tutti-bft/tutti/engine/types"
+	"github.com/tutti-bft/tutti/engine/wire"
+)
+
+// Input is one event the runtime feeds the core.
+type Input interface{ isInput() }
+
+// BlockReceived: a peer broadcast a block.
+type BlockReceived struct {
+	From  int
+	Block *types.Block
+}
+
+// BlocksFetched: a peer answered our fetch request.
+type BlocksFetched struct {
+	From   int
+	Blocks []*types.Block
+}
+
+// FetchRequested: a peer asks for blocks it lacks.
+type FetchRequested struct {
+	From int
+	Refs []types.Ref
+}
+
+// PayloadAvailable: the mempool offers transactions, in client arrival order.
+type PayloadAvailable struct{ Txs [][]byte }
+
+// TimerFired: a timer set by SetTimer expired.
+type TimerFired struct {
+	Kind  TimerKind
+	Round uint64
+}
+
+// ValidatorUpdate is a power change the app returned (power 0 removes the validator).
+type ValidatorUpdate struct {
+	PubKey []byte
+	Power  int64
+}
+
+// ExecutionResult: the app executed ABCI block Height.
+type ExecutionResult struct {
+	Height             int64
+	AppHash            []byte
+	ResultsHash        []byte
+	NextValidatorsHash []byte
+	ValidatorUpdates   []ValidatorUpdate
+}
+
+// Restart: the runtime just restored the core and is about to run it.
+type Restart struct{}
+
+func (BlockReceived) isInput()    {}
+func (BlocksFetched) isInput()    {}
+func (FetchRequested) isInput()   {}
+func (PayloadAvailable) isInput() {}
+func (TimerFired) isInput()       {}
+func (ExecutionResult) isInput()  {}
+func (Restart) isInput()          {}
+
+// TimerKind names the core's timers.
+type TimerKind int
+
+// Timer kinds.
+const (
+	// LeaderTimeout: stop waiting for a round's missing leader blocks.
+	LeaderTimeout TimerKind = iota + 1
+	// MinDelay: the minimum delay between two own proposals has passed.
+	MinDelay
+)
+
+// Action is one effect the runtime must carry out, in the order returned.
+type Action interface{ isAction() }
+
+// CommitState is the part of the ordering progress storage keeps.
+type CommitState struct {
+	LastCommitIndex uint64
+	LastHeight      int64 // last ABCI height handed to DeliverABCIBlock
+}
+
+// Persist: write these blocks (and commit state, if set); fsync when Sync. A Broadcast of
+// an own block always comes after the Persist with Sync that holds it.
+type Persist struct {
+	Blocks []*types.Block
+	Commit *CommitState
+	Sync   bool
+}
+
+// Broadcast: send the own block to every peer.
+type Broadcast struct{ Block *types.Block }
+
+// SendTo: send one message to one peer.
+type SendTo struct {
+	Peer int
+	Msg  wire.Message
+}
+
+// RequestBlocks: ask one peer for blocks we lack.
+type RequestBlocks struct {
+	Peer int
+	Refs []types.Ref
+}
+
+// SetTimer: fire TimerFired{Kind, Round} at At (replacing a pending timer of that kind).
+type SetTimer struct {
+	Kind  TimerKind
+	Round uint64
+	At    time.Time
+}
+
+// DeliverABCIBlock: hand the block to the application for execution.
+type DeliverABCIBlock struct{ Block order.ABCIBlock }
+
+// ReportEvidence: a local equivocation detection (it reaches the app only once ordered).
+type ReportEvidence struct{ Evidence types.Equivocation }
+
+// PayloadDeclined: transactions the core could not hold; the mempool keeps them.
+type PayloadDeclined struct{ Txs [][]byte }
+
+// Halt: the core found a condition it must not run past (a fork or a safety violation).
+// It returns nothing more afterwards.
+type Halt struct{ Reason string }
+
+func (Persist) isAction()          {}
+func (Broadcast) isAction()        {}
+func (SendTo) isAction()           {}
+func (RequestBlocks) isAction()    {}
+func (SetTimer) isAction()         {}
+func (DeliverABCIBlock) isAction() {}
+func (ReportEvidence) isAction()   {}
+func (PayloadDeclined) isAction()  {}
+func (Halt) isAction()             {}

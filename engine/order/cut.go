@@ -1,0 +1,197 @@
+package order
+
+import (
+	"github.com/tutti-bft/tutti/engine/types"
+)
+
+// CutConfig tunes where commits are cut into ABCI blocks.
+type CutConfig struct {
+	ChainID        string
+	InitialHeight  int64  // first ABCI height; it needs no attestations
+	InitialAppHash []byte // the app hash InitChain returned
+	// MaxBytes caps a block's transaction bytes; transactions beyond it move to the next block.
+	MaxBytes int64
+	// TargetIntervalMs: a block with content closes once commit time has advanced this far
+	// past the previous block's time, unless MaxBytes closed it sooner. 0 closes at once.
+	TargetIntervalMs int64
+	// MaxEmptyIntervalMs: a block without content closes only after this long.
+	MaxEmptyIntervalMs int64
+}
+
+// QuorumResult is the execution outcome of one height attested by quorum stake.
+type QuorumResult struct {
+	Height  int64
+	Result  types.Attestation
+	Signers []int
+}
+
+// Cutter groups commits into ABCI blocks deterministically (DESIGN §3).
+type Cutter struct {
+	cfg       CutConfig
+	committee *types.Committee
+	epoch     uint64
+
+	height        int64 // the height being built
+	lastTimeMs    int64
+	lastBlockHash []byte
+
+	commits     []Commit
+	pendingTxs  [][]byte // ordered, not yet in a delivered block
+	pendingSize int64
+	pendingMis  []Misbehavior
+	attestation map[int64]map[int]*types.Attestation // height -> author -> first one ordered
+}
+
+// NewCutter starts cutting at cfg.InitialHeight.
+func NewCutter(cfg CutConfig, committee *types.Committee, epoch uint64, genesisTimeMs int64) *Cutter {
+	if cfg.InitialHeight <= 0 {
+		cfg.InitialHeight = 1
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 4 << 20
+	}
+	return &Cutter{cfg: cfg, committee: committee, epoch: epoch, height: cfg.InitialHeight,
+		lastTimeMs: genesisTimeMs, attestation: map[int64]map[int]*types.Attestation{}}
+}
+
+// NextHeight is the height the next delivered block will have.
+func (c *Cutter) NextHeight() int64 { return c.height }
+
+// Add appends one commit and returns the ABCI blocks it closes (zero or one).
+func (c *Cutter) Add(cm Commit) []ABCIBlock {
+	c.commits = append(c.commits, cm)
+	c.pendingTxs = append(c.pendingTxs, cm.Txs...)
+	c.pendingSize += int64(cm.TxBytes)
+	for _, e := range cm.Evidence {
+		if e.Author < 0 || e.Author >= c.committee.Size() {
+			continue
+		}
+		c.pendingMis = append(c.pendingMis, Misbehavior{Kind: DuplicateVote, ValidatorIndex: e.Author,
+			PubKey: c.committee.Validators[e.Author].PubKey, Power: c.committee.Power(e.Author),
+			Epoch: e.Epoch, Round: e.Round})
+	}
+	for _, a := range cm.Attestations {
+		h := a.Attestation.Height
+		if h != c.height-1 || a.Attestation.ChainID != c.cfg.ChainID || string(a.Attestation.BlockHash) != string(c.lastBlockHash) {
+			// Stale, not possible yet, foreign, or for a block we did not deliver: no cut
+			// needs it, and it must not hide the author's valid attestation.
+			continue
+		}
+		byAuthor := c.attestation[h]
+		if byAuthor == nil {
+			byAuthor = map[int]*types.Attestation{}
+			c.attestation[h] = byAuthor
+		}
+		if _, dup := byAuthor[a.Author]; !dup {
+			byAuthor[a.Author] = a.Attestation
+		}
+	}
+	if !c.readyToClose(cm) {
+		return nil
+	}
+	return []ABCIBlock{c.close()}
+}
+
+func (c *Cutter) readyToClose(last Commit) bool {
+	elapsed := last.TimeMs - c.lastTimeMs
+	hasContent := len(c.pendingTxs) > 0 || len(c.pendingMis) > 0
+	if !hasContent && elapsed < c.cfg.MaxEmptyIntervalMs {
+		return false
+	}
+	if c.pendingSize < c.cfg.MaxBytes && elapsed < c.cfg.TargetIntervalMs {
+		return false
+	}
+	if c.height == c.cfg.InitialHeight {
+		return true
+	}
+	_, ok := c.Quorum(c.height - 1)
+	return ok
+}
+
+// Quorum returns the outcome of height h that quorum stake attested for the block we
+// delivered at h, if the ordered history holds one.
+func (c *Cutter) Quorum(h int64) (QuorumResult, bool) {
+	byAuthor := c.attestation[h]
+	if len(byAuthor) == 0 {
+		return QuorumResult{}, false
+	}
+	// Group identical outcomes; authors iterate in index order for a deterministic result.
+	type group struct {
+		att   *types.Attestation
+		tally *types.Tally
+		who   []int
+	}
+	var groups []*group
+	for a := 0; a < c.committee.Size(); a++ {
+		att, ok := byAuthor[a]
+		if !ok {
+			continue
+		}
+		var g *group
+		for _, cand := range groups {
+			if cand.att.SameResult(att) {
+				g = cand
+				break
+			}
+		}
+		if g == nil {
+			g = &group{att: att, tally: c.committee.NewTally()}
+			groups = append(groups, g)
+		}
+		g.tally.Add(a)
+		g.who = append(g.who, a)
+	}
+	for _, g := range groups {
+		if g.tally.Quorum() {
+			return QuorumResult{Height: h, Result: *g.att, Signers: g.who}, true
+		}
+	}
+	return QuorumResult{}, false
+}
+
+// close builds the block from the open commits and starts the next one.
+func (c *Cutter) close() ABCIBlock {
+	last := c.commits[len(c.commits)-1]
+	b := ABCIBlock{Height: c.height, TimeMs: last.TimeMs, ProposerIndex: last.Leader.Author,
+		ProposerPubKey: c.committee.Validators[last.Leader.Author].PubKey,
+		LastBlockHash:  c.lastBlockHash, Epoch: c.epoch,
+		FirstCommit: c.commits[0].Index, LastCommit: last.Index}
+	var size int64
+	cutAt := len(c.pendingTxs)
+	for i, tx := range c.pendingTxs {
+		if size+int64(len(tx)) > c.cfg.MaxBytes && i > 0 {
+			cutAt = i
+			break
+		}
+		size += int64(len(tx))
+	}
+	b.Txs = c.pendingTxs[:cutAt:cutAt]
+	c.pendingTxs = append([][]byte(nil), c.pendingTxs[cutAt:]...)
+	c.pendingSize -= size
+	b.Misbehavior = c.pendingMis
+	for i := range b.Misbehavior {
+		b.Misbehavior[i].Height, b.Misbehavior[i].TimeMs = b.Height, b.TimeMs
+	}
+	c.pendingMis = nil
+	if c.height == c.cfg.InitialHeight {
+		b.AppHash = c.cfg.InitialAppHash
+	} else {
+		q, _ := c.Quorum(c.height - 1)
+		b.AppHash, b.LastResultsHash, b.NextValidatorsHash = q.Result.AppHash, q.Result.ResultsHash, q.Result.NextValidatorsHash
+		signed := make([]bool, c.committee.Size())
+		for _, a := range q.Signers {
+			signed[a] = true
+		}
+		b.DecidedLastCommit = make([]CommitVote, c.committee.Size())
+		for i, v := range c.committee.Validators {
+			b.DecidedLastCommit[i] = CommitVote{ValidatorIndex: i, PubKey: v.PubKey, Power: v.Power, Signed: signed[i]}
+		}
+	}
+	b.Hash = b.computeHash(c.cfg.ChainID)
+	delete(c.attestation, c.height-1)
+	c.height++
+	c.lastTimeMs = b.TimeMs
+	c.lastBlockHash = b.Hash
+	c.commits = c.commits[:0]
+	return b
+}

@@ -1,0 +1,190 @@
+package order
+
+import (
+	"testing"
+
+	"github.com/tutti-bft/tutti/engine/dag"
+	"github.com/tutti-bft/tutti/engine/types"
+)
+
+func cutCommittee(t *testing.T, powers ...int64) *types.Committee {
+	vals := make([]types.Validator, len(powers))
+	for i, p := range powers {
+		vals[i] = types.Validator{PubKey: []byte{byte(i)}, Power: p}
+	}
+	c, err := types.NewCommittee(vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func commitAt(index uint64, leader int, timeMs int64, txs ...string) Commit {
+	c := Commit{Index: index, Leader: &types.Block{Author: leader}, TimeMs: timeMs}
+	for _, tx := range txs {
+		c.Txs = append(c.Txs, []byte(tx))
+		c.TxBytes += len(tx)
+	}
+	return c
+}
+
+func attest(author int, b ABCIBlock, app string) AuthoredAttestation {
+	return AuthoredAttestation{Author: author, Attestation: &types.Attestation{ChainID: "c", Height: b.Height,
+		BlockHash: b.Hash, AppHash: []byte(app)}}
+}
+
+func TestCutWaitsForAttestationQuorum(t *testing.T) {
+	com := cutCommittee(t, 1, 1, 1, 97)
+	cut := NewCutter(CutConfig{ChainID: "c", InitialAppHash: []byte("genesis"), MaxEmptyIntervalMs: 1000}, com, 1, 0)
+	if got := cut.Add(commitAt(1, 0, 10)); len(got) != 0 {
+		t.Fatal("an empty commit must not close a block before the max empty interval")
+	}
+	first := cut.Add(commitAt(2, 2, 20, "t1"))
+	if len(first) != 1 || first[0].Height != 1 || string(first[0].AppHash) != "genesis" || len(first[0].DecidedLastCommit) != 0 {
+		t.Fatalf("block 1 closes on content without attestations: %+v", first)
+	}
+	b1 := first[0]
+	if b1.ProposerIndex != 2 || b1.TimeMs != 20 || b1.FirstCommit != 1 || b1.LastCommit != 2 {
+		t.Fatalf("block 1 header: %+v", b1)
+	}
+	// A, B and C (stake 3 of 100) attest: no quorum, so block 2 stays open.
+	c3 := commitAt(3, 1, 30, "t2")
+	c3.Attestations = []AuthoredAttestation{attest(0, b1, "app1"), attest(1, b1, "app1"), attest(2, b1, "app1")}
+	if got := cut.Add(c3); len(got) != 0 {
+		t.Fatal("block 2 closed without quorum attestations for block 1")
+	}
+	// D disagrees on the block hash: ignored.
+	c4 := commitAt(4, 3, 40)
+	wrong := attest(3, b1, "app1")
+	wrong.Attestation.BlockHash = []byte("other")
+	c4.Attestations = []AuthoredAttestation{wrong}
+	if got := cut.Add(c4); len(got) != 0 {
+		t.Fatal("an attestation for another block hash counted")
+	}
+	c5 := commitAt(5, 3, 50, "t3")
+	c5.Attestations = []AuthoredAttestation{attest(3, b1, "app1")}
+	got := cut.Add(c5)
+	if len(got) != 1 {
+		t.Fatal("quorum reached but block 2 not cut")
+	}
+	b2 := got[0]
+	if b2.Height != 2 || string(b2.AppHash) != "app1" || string(b2.LastBlockHash) != string(b1.Hash) ||
+		len(b2.Txs) != 2 || b2.FirstCommit != 3 || b2.LastCommit != 5 || b2.ProposerIndex != 3 {
+		t.Fatalf("block 2: %+v", b2)
+	}
+	// Everyone attested the same result, so every validator of block 1 is COMMIT.
+	for _, v := range b2.DecidedLastCommit {
+		if !v.Signed || v.Power != com.Power(v.ValidatorIndex) {
+			t.Fatalf("last commit vote %+v", v)
+		}
+	}
+}
+
+func TestDecidedLastCommitMarksAbsentees(t *testing.T) {
+	com := cutCommittee(t, 1, 1, 1, 1)
+	cut := NewCutter(CutConfig{ChainID: "c"}, com, 1, 0)
+	b1 := cut.Add(commitAt(1, 0, 10, "a"))[0]
+	c := commitAt(2, 1, 20, "b")
+	c.Attestations = []AuthoredAttestation{attest(0, b1, "x"), attest(2, b1, "x"), attest(3, b1, "x"), attest(1, b1, "fork")}
+	b2 := cut.Add(c)[0]
+	want := []bool{true, false, true, true}
+	for i, v := range b2.DecidedLastCommit {
+		if v.Signed != want[i] {
+			t.Fatalf("validator %d signed=%v, want %v (B attested another app hash)", i, v.Signed, want[i])
+		}
+	}
+}
+
+func TestMaxBytesCarriesOverflowToNextBlock(t *testing.T) {
+	com := cutCommittee(t, 1)
+	cut := NewCutter(CutConfig{ChainID: "c", MaxBytes: 4}, com, 1, 0)
+	b1 := cut.Add(commitAt(1, 0, 10, "aa", "bb", "cc"))[0]
+	if len(b1.Txs) != 2 {
+		t.Fatalf("block 1 holds %d txs, want 2 (4 bytes)", len(b1.Txs))
+	}
+	c := commitAt(2, 0, 20)
+	c.Attestations = []AuthoredAttestation{attest(0, b1, "x")}
+	b2 := cut.Add(c)[0]
+	if len(b2.Txs) != 1 || string(b2.Txs[0]) != "cc" {
+		t.Fatalf("block 2 txs %q, want the carried-over cc", b2.Txs)
+	}
+}
+
+func TestTargetIntervalBatchesCommits(t *testing.T) {
+	com := cutCommittee(t, 1)
+	cut := NewCutter(CutConfig{ChainID: "c", TargetIntervalMs: 100}, com, 1, 0)
+	if len(cut.Add(commitAt(1, 0, 50, "a"))) != 0 {
+		t.Fatal("closed before the target interval")
+	}
+	if b := cut.Add(commitAt(2, 0, 100, "b")); len(b) != 1 || len(b[0].Txs) != 2 {
+		t.Fatalf("want one block with both commits' txs, got %+v", b)
+	}
+}
+
+func TestCommitTimeIsStakeWeightedMedian(t *testing.T) {
+	td, err := dag.NewTextDAG([]int64{1, 1, 1, 97})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := td.Line("round 1: *"); err != nil {
+		t.Fatal(err)
+	}
+	// Round-1 times are 1000 for all; D's round-2 block is late by 5s and carries most
+	// stake, so the median of A3's round-2 parents is D2's time.
+	for a := 0; a < 3; a++ {
+		if _, err := td.AddBlock(a, 2, []*types.Block{td.Block("A1"), td.Block("B1"), td.Block("C1"), td.Block("D1")}, dag.BlockOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d2 := &types.Block{Epoch: 1, Round: 2, Author: 3, TimeMs: 7000,
+		Parents: []types.Ref{td.Block("D1").Ref(), td.Block("A1").Ref(), td.Block("B1").Ref(), td.Block("C1").Ref()}}
+	d2.Signature = td.Signers[3].SignAnyway(types.SignBytes(td.ChainID, 1, 2, 3, d2.Digest()))
+	if _, err := td.DAG.Add(d2); err != nil {
+		t.Fatal(err)
+	}
+	round2 := td.DAG.RoundBlocks(2)
+	leader, err := td.AddBlock(0, 3, round2, dag.BlockOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lin := NewLinearizer(LinearizerConfig{GCDepth: 50}, td.DAG)
+	if c := lin.Linearize(leader); c.TimeMs != 7000 {
+		t.Fatalf("commit time %d, want 7000 (D holds 97%% of the stake)", c.TimeMs)
+	}
+	// The next leader's parents have the same median: its time is still strictly later.
+	next, err := td.AddBlock(1, 3, round2, dag.BlockOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := lin.Linearize(next); c.TimeMs != 7001 {
+		t.Fatalf("second commit time %d, want 7001", c.TimeMs)
+	}
+}
+
+func TestWithoutSlotGuardTheTwinIsOrdered(t *testing.T) {
+	// The planted bug the simulator's checkers must catch: ordering by block instead of
+	// by slot lets D1' (the equivocation in testdata/equivocation.txt) be ordered too.
+	for _, guard := range []bool{true, false} {
+		td, _ := dag.NewTextDAG([]int64{1, 1, 1, 1})
+		for _, l := range []string{"round 1: *", "round 1: D' -> [*]",
+			"round 2: A -> [A1 B1 C1 D1], B -> [B1 A1 C1 D1], C -> [C1 A1 B1 D1'], D -> [D1 A1 B1]",
+			"round 3: *", "round 4: *", "round 5: *", "round 6: *"} {
+			if err := td.Line(l); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p := newPipeline(td, LinearizerConfig{GCDepth: 50, NoSlotGuard: !guard})
+		twin := td.Block("D1'").Ref()
+		orderedTwin := false
+		for _, c := range p.commits(t) {
+			for _, b := range c.Blocks {
+				if b.Ref() == twin {
+					orderedTwin = true
+				}
+			}
+		}
+		if orderedTwin == guard {
+			t.Fatalf("slot guard %v: twin ordered = %v", guard, orderedTwin)
+		}
+	}
+}

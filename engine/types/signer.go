@@ -1,0 +1,72 @@
+package types
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cometbft/cometbft/crypto/ed25519"
+)
+
+// Signer signs this validator's blocks. It is told the round so that an implementation can
+// refuse to sign twice for one round (CometBFT's privval double-sign watermark).
+type Signer interface {
+	Sign(round uint64, signBytes []byte) ([]byte, error)
+	PubKey() []byte
+}
+
+// Verifier checks a signature by a public key.
+type Verifier interface {
+	Verify(pubKey, msg, sig []byte) bool
+}
+
+// Ed25519Verifier verifies ed25519 signatures with CometBFT's implementation.
+type Ed25519Verifier struct{}
+
+// Verify implements Verifier.
+func (Ed25519Verifier) Verify(pubKey, msg, sig []byte) bool {
+	if len(pubKey) != ed25519.PubKeySize || len(sig) != ed25519.SignatureSize {
+		return false
+	}
+	return ed25519.PubKey(pubKey).VerifySignature(msg, sig)
+}
+
+// ErrDoubleSign is returned when asked to sign a round at or below one already signed.
+var ErrDoubleSign = errors.New("refusing to sign: round already signed")
+
+// MemSigner is an in-memory ed25519 signer for tests and the simulator. Like a privval
+// signer it keeps a watermark and refuses any round not above the last one it signed.
+type MemSigner struct {
+	key        ed25519.PrivKey
+	lastRound  uint64
+	signedOnce bool
+}
+
+// NewMemSigner derives a key deterministically from the seed.
+func NewMemSigner(seed []byte) *MemSigner {
+	return &MemSigner{key: ed25519.GenPrivKeyFromSecret(seed)}
+}
+
+// Sign implements Signer.
+func (s *MemSigner) Sign(round uint64, signBytes []byte) ([]byte, error) {
+	if s.signedOnce && round <= s.lastRound {
+		return nil, fmt.Errorf("%w: round %d, last signed %d", ErrDoubleSign, round, s.lastRound)
+	}
+	sig, err := s.key.Sign(signBytes)
+	if err != nil {
+		return nil, err
+	}
+	s.lastRound, s.signedOnce = round, true
+	return sig, nil
+}
+
+// SignAnyway signs without the watermark; tests use it to forge equivocations.
+func (s *MemSigner) SignAnyway(signBytes []byte) []byte {
+	sig, err := s.key.Sign(signBytes)
+	if err != nil {
+		panic(err)
+	}
+	return sig
+}
+
+// PubKey implements Signer.
+func (s *MemSigner) PubKey() []byte { return s.key.PubKey().Bytes() }

@@ -1,0 +1,154 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tutti-bft/tutti/engine/types"
+)
+
+// Message is one engine-to-engine message. Exactly one of its fields is set.
+type Message struct {
+	Block         *types.Block
+	FetchRequest  []types.Ref    // blocks the sender lacks
+	FetchResponse []*types.Block // blocks answering a request
+	isFetchReq    bool
+	isFetchResp   bool
+}
+
+// BlockMessage wraps a block being broadcast.
+func BlockMessage(b *types.Block) Message { return Message{Block: b} }
+
+// FetchRequestMessage asks a peer for blocks.
+func FetchRequestMessage(refs []types.Ref) Message {
+	return Message{FetchRequest: refs, isFetchReq: true}
+}
+
+// FetchResponseMessage answers a fetch request.
+func FetchResponseMessage(blocks []*types.Block) Message {
+	return Message{FetchResponse: blocks, isFetchResp: true}
+}
+
+// IsFetchRequest reports whether the message is a fetch request (possibly for no refs).
+func (m Message) IsFetchRequest() bool { return m.isFetchReq }
+
+// IsFetchResponse reports whether the message is a fetch response (possibly empty).
+func (m Message) IsFetchResponse() bool { return m.isFetchResp }
+
+// Limits bound what Decode accepts.
+type Limits struct {
+	MaxMessageBytes int
+	MaxRefs         int // per fetch request
+	MaxBlocks       int // per fetch response
+	Block           types.BlockLimits
+}
+
+// DefaultLimits allow one full block per message and modest fetch batches.
+func DefaultLimits() Limits {
+	bl := types.DefaultBlockLimits()
+	return Limits{MaxMessageBytes: bl.MaxPayloadBytes + (1 << 20), MaxRefs: 1024, MaxBlocks: 64, Block: bl}
+}
+
+// Errors Decode wraps, so callers can tell oversize input from malformed input.
+var (
+	ErrTooLarge  = errors.New("message too large")
+	ErrMalformed = errors.New("malformed message")
+)
+
+// Encode marshals a message for a peer.
+func Encode(m Message) ([]byte, error) {
+	var p MessageProto
+	set := 0
+	if m.Block != nil {
+		bp := m.Block.ToProto()
+		p.Block = &bp
+		set++
+	}
+	if m.isFetchReq {
+		p.FetchRequest = &FetchRequestProto{Refs: make([]types.RefProto, len(m.FetchRequest))}
+		for i, r := range m.FetchRequest {
+			p.FetchRequest.Refs[i] = types.RefToProto(r)
+		}
+		set++
+	}
+	if m.isFetchResp {
+		p.FetchResponse = &FetchResponseProto{Blocks: make([]types.BlockProto, len(m.FetchResponse))}
+		for i, b := range m.FetchResponse {
+			p.FetchResponse.Blocks[i] = b.ToProto()
+		}
+		set++
+	}
+	if set != 1 {
+		return nil, fmt.Errorf("message must carry exactly one kind, has %d", set)
+	}
+	return p.Marshal()
+}
+
+// Decode parses untrusted bytes within the limits. Every failure is an error wrapping
+// ErrTooLarge or ErrMalformed; no input makes it panic.
+func Decode(b []byte, l Limits) (m Message, err error) {
+	if len(b) > l.MaxMessageBytes {
+		return Message{}, fmt.Errorf("%w: %d bytes, max %d", ErrTooLarge, len(b), l.MaxMessageBytes)
+	}
+	defer func() {
+		// The generated unmarshaller bounds-checks every length; this guard turns any bug
+		// in it into an error instead of a crashed node.
+		if r := recover(); r != nil {
+			m, err = Message{}, fmt.Errorf("%w: decoder panic: %v", ErrMalformed, r)
+		}
+	}()
+	var p MessageProto
+	if err := p.Unmarshal(b); err != nil {
+		return Message{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	set := 0
+	for _, present := range []bool{p.Block != nil, p.FetchRequest != nil, p.FetchResponse != nil} {
+		if present {
+			set++
+		}
+	}
+	if set != 1 {
+		return Message{}, fmt.Errorf("%w: %d kinds set, want 1", ErrMalformed, set)
+	}
+	switch {
+	case p.Block != nil:
+		blk, err := decodeBlock(p.Block, l.Block)
+		if err != nil {
+			return Message{}, err
+		}
+		return BlockMessage(blk), nil
+	case p.FetchRequest != nil:
+		if len(p.FetchRequest.Refs) > l.MaxRefs {
+			return Message{}, fmt.Errorf("%w: %d refs, max %d", ErrTooLarge, len(p.FetchRequest.Refs), l.MaxRefs)
+		}
+		refs := make([]types.Ref, len(p.FetchRequest.Refs))
+		for i, rp := range p.FetchRequest.Refs {
+			if refs[i], err = types.RefFromProto(rp); err != nil {
+				return Message{}, fmt.Errorf("%w: ref %d: %v", ErrMalformed, i, err)
+			}
+		}
+		return FetchRequestMessage(refs), nil
+	default:
+		if len(p.FetchResponse.Blocks) > l.MaxBlocks {
+			return Message{}, fmt.Errorf("%w: %d blocks, max %d", ErrTooLarge, len(p.FetchResponse.Blocks), l.MaxBlocks)
+		}
+		blocks := make([]*types.Block, len(p.FetchResponse.Blocks))
+		for i := range p.FetchResponse.Blocks {
+			if blocks[i], err = decodeBlock(&p.FetchResponse.Blocks[i], l.Block); err != nil {
+				return Message{}, fmt.Errorf("block %d: %w", i, err)
+			}
+		}
+		return FetchResponseMessage(blocks), nil
+	}
+}
+
+func decodeBlock(p *types.BlockProto, l types.BlockLimits) (*types.Block, error) {
+	b, err := types.BlockFromProto(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if err := l.CheckShape(b); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrTooLarge, err)
+	}
+	return b, nil
+}
