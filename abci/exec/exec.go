@@ -19,6 +19,7 @@ import (
 
 	"github.com/tutti-bft/tutti/engine/core"
 	"github.com/tutti-bft/tutti/engine/order"
+	"github.com/tutti-bft/tutti/engine/types"
 )
 
 // Consensus is the part of the app's consensus connection execution uses
@@ -100,6 +101,35 @@ func Request(b *order.ABCIBlock, totalPower int64) *abci.RequestFinalizeBlock {
 	}
 }
 
+// Committee lists a validator set as the core's validators (public key and power), in the
+// set's order. The core builds the next epoch's committee from it when a quorum attests
+// the set's hash.
+func Committee(set *cmttypes.ValidatorSet) []types.Validator {
+	out := make([]types.Validator, len(set.Validators))
+	for i, v := range set.Validators {
+		out[i] = types.Validator{PubKey: v.PubKey.Bytes(), Power: v.VotingPower}
+	}
+	return out
+}
+
+// stillInSet drops misbehavior by validators the app already removed. An app applies the
+// updates it returns at H-1 to its own view at once, while they take effect for signing at
+// H+1; with epochs a block can order an equivocation of a validator whose removal the app
+// returned the height before, and apps (CometBFT's kvstore among them) refuse to punish a
+// validator they no longer hold. The set of H+1 is exactly the app's view.
+func (e *Executor) stillInSet(mis []abci.Misbehavior) []abci.Misbehavior {
+	kept := mis[:0]
+	for _, m := range mis {
+		if e.sets[1].HasAddress(m.Validator.Address) {
+			kept = append(kept, m)
+		}
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return kept
+}
+
 func address(pub []byte) []byte {
 	if len(pub) != ed25519.PubKeySize {
 		return nil
@@ -114,6 +144,7 @@ func (e *Executor) Execute(ctx context.Context, b *order.ABCIBlock) (*Executed, 
 			b.Height, e.lastHeight, e.lastHeight+1)
 	}
 	req := Request(b, e.sets[0].TotalVotingPower())
+	req.Misbehavior = e.stillInSet(req.Misbehavior)
 	res, err := e.app.FinalizeBlock(ctx, req)
 	if err != nil {
 		return nil, core.ExecutionResult{}, fmt.Errorf("FinalizeBlock at height %d: %w", b.Height, err)
@@ -134,7 +165,7 @@ func (e *Executor) Execute(ctx context.Context, b *order.ABCIBlock) (*Executed, 
 	}
 	commit, err := e.app.Commit(ctx)
 	if err != nil {
-		return nil, core.ExecutionResult{}, fmt.Errorf("Commit at height %d: %w", b.Height, err)
+		return nil, core.ExecutionResult{}, fmt.Errorf("app Commit at height %d: %w", b.Height, err)
 	}
 	out := &Executed{Request: req, Response: res, RetainHeight: commit.RetainHeight,
 		ResultsHash: cmttypes.NewResults(res.TxResults).Hash(), NextValidatorsHash: after.Hash()}
@@ -142,7 +173,7 @@ func (e *Executor) Execute(ctx context.Context, b *order.ABCIBlock) (*Executed, 
 	e.sets = [2]*cmttypes.ValidatorSet{e.sets[1], after}
 
 	result := core.ExecutionResult{Height: b.Height, AppHash: res.AppHash, ResultsHash: out.ResultsHash,
-		NextValidatorsHash: out.NextValidatorsHash}
+		NextValidatorsHash: out.NextValidatorsHash, NextValidators: Committee(after)}
 	for _, u := range res.ValidatorUpdates {
 		pk, err := cryptoenc.PubKeyFromProto(u.PubKey)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tutti-bft/tutti/abci/grammar"
 	"github.com/tutti-bft/tutti/engine/order"
+	"github.com/tutti-bft/tutti/engine/types"
 )
 
 func key(seed string) ed25519.PubKey {
@@ -91,10 +92,57 @@ func TestFinalizeBlockFieldsAndUpdatesAtHPlus2(t *testing.T) {
 	if !bytes.Equal(result.NextValidatorsHash, after.Hash()) {
 		t.Fatal("the attested next validators hash must be that of H+2's set")
 	}
+	// The core derives the next epoch's committee from NextValidators and checks it against
+	// the attested hash with its own implementation of CometBFT's set hash.
+	if len(result.NextValidators) != 3 || !bytes.Equal(types.ValidatorSetHash(result.NextValidators), after.Hash()) {
+		t.Fatalf("next validators %+v do not hash to the set of H+2", result.NextValidators)
+	}
 	if _, _, err := e.Execute(ctx, &order.ABCIBlock{Height: 3}); err == nil {
 		t.Fatal("a skipped height was executed")
 	}
 	if err := grammar.Check(append([]grammar.Call{{Method: "Info"}}, app.Calls()...)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMisbehaviorOfRemovedValidatorIsNotReported: the app removed v0 at height 1 (in its
+// own view at once, for signing from height 3); an equivocation of v0 ordered at height 2
+// is not handed to it (CometBFT's kvstore panics on a validator it no longer holds), while
+// v1's is.
+func TestMisbehaviorOfRemovedValidatorIsNotReported(t *testing.T) {
+	v0, v1, v2 := key("v0"), key("v1"), key("v2")
+	set := cmttypes.NewValidatorSet([]*cmttypes.Validator{cmttypes.NewValidator(v0, 10),
+		cmttypes.NewValidator(v1, 10), cmttypes.NewValidator(v2, 10)})
+	app := &recordingApp{Recorder: grammar.NewRecorder(kvstore.NewInMemoryApplication())}
+	client, err := proxy.NewLocalClientCreator(app).NewABCIClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = client.Stop() }()
+	conn := proxy.NewAppConnConsensus(client, proxy.NopMetrics())
+	ctx := context.Background()
+	if _, err := conn.InitChain(ctx, &abci.RequestInitChain{ChainId: "x", Validators: cmttypes.TM2PB.ValidatorUpdates(set)}); err != nil {
+		t.Fatal(err)
+	}
+	e := New(conn, 0, set, set)
+	pk, err := cryptoenc.PubKeyToProto(v0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1 := order.ABCIBlock{Height: 1, TimeMs: 1, ProposerPubKey: v1, Hash: []byte("h1"),
+		Txs: [][]byte{kvstore.MakeValSetChangeTx(pk, 0)}}
+	if _, result, err := e.Execute(ctx, &b1); err != nil || len(result.NextValidators) != 2 {
+		t.Fatalf("height 1: %v, next validators %+v", err, result.NextValidators)
+	}
+	b2 := order.ABCIBlock{Height: 2, TimeMs: 2, ProposerPubKey: v1, Hash: []byte("h2"),
+		Misbehavior: []order.Misbehavior{{PubKey: v0, Power: 10, Height: 2, TimeMs: 2}, {PubKey: v1, Power: 10, Height: 2, TimeMs: 2}}}
+	if _, _, err := e.Execute(ctx, &b2); err != nil {
+		t.Fatal(err)
+	}
+	if mis := app.last.Misbehavior; len(mis) != 1 || !bytes.Equal(mis[0].Validator.Address, v1.Address()) {
+		t.Fatalf("misbehavior handed to the app: %+v, want only v1's", mis)
 	}
 }

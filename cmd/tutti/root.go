@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	ledgercli "github.com/tutti-bft/tutti/app/ledger/cli"
 	"github.com/tutti-bft/tutti/engine/config"
 )
 
@@ -28,6 +29,8 @@ func newRootCommand() *cobra.Command {
 		newVersionCommand(),
 		newResetAllCommand(),
 		newTestnetCommand(),
+		newSimCommand(),
+		ledgercli.Command(),
 	)
 	return root
 }

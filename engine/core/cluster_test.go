@@ -33,6 +33,10 @@ type cluster struct {
 	crashed map[int]bool
 	equiv   map[int]bool
 	txSeq   int
+	// The app's validator sets, per node: [0] is the set of the next height to execute,
+	// [1] the one after; updates[h] is what the app returns at height h (effective at h+2).
+	sets    [][2][]types.Validator
+	updates map[int64][]ValidatorUpdate
 
 	observe    func(node int, a Action)      // sees every action before it runs
 	onHalt     func(node int, reason string) // nil: a halt fails the test
@@ -81,6 +85,7 @@ func newCluster(t testing.TB, n int, seed uint64, mutate func(*Config)) *cluster
 		rng: rand.New(rand.NewPCG(seed, 7)), timers: make([]map[TimerKind]SetTimer, n),
 		pending: make([][]ExecutionResult, n), blocks: make([][]order.ABCIBlock, n),
 		appHash: make([][]byte, n), crashed: map[int]bool{}, equiv: map[int]bool{}, corruptApp: -1}
+	cl.initSets(com.Validators)
 	for i := 0; i < n; i++ {
 		cfg := testConfig(com)
 		if mutate != nil {
@@ -94,6 +99,39 @@ func newCluster(t testing.TB, n int, seed uint64, mutate func(*Config)) *cluster
 		cl.timers[i] = map[TimerKind]SetTimer{}
 	}
 	return cl
+}
+
+// initSets starts every node's app with the genesis set for heights 1 and 2.
+func (cl *cluster) initSets(genesis []types.Validator) {
+	cl.sets = make([][2][]types.Validator, cl.n)
+	for i := range cl.sets {
+		cl.sets[i] = [2][]types.Validator{genesis, genesis}
+	}
+	cl.updates = map[int64][]ValidatorUpdate{}
+}
+
+// applyUpdates is what an app's validator updates do to a set: power 0 removes, any other
+// power sets or adds.
+func applyUpdates(set []types.Validator, updates []ValidatorUpdate) []types.Validator {
+	out := append([]types.Validator(nil), set...)
+	for _, u := range updates {
+		found := false
+		for i := range out {
+			if bytes.Equal(out[i].PubKey, u.PubKey) {
+				out[i].Power, found = u.Power, true
+			}
+		}
+		if !found {
+			out = append(out, types.Validator{PubKey: u.PubKey, Power: u.Power})
+		}
+	}
+	kept := out[:0]
+	for _, v := range out {
+		if v.Power > 0 {
+			kept = append(kept, v)
+		}
+	}
+	return kept
 }
 
 func (cl *cluster) send(from, to int, m wire.Message) {
@@ -149,7 +187,11 @@ func (cl *cluster) run(i int, a Action) {
 			h.Write([]byte("nondeterminism"))
 		}
 		cl.appHash[i] = h.Sum(nil)
-		cl.pending[i] = append(cl.pending[i], ExecutionResult{Height: a.Block.Height, AppHash: cl.appHash[i]})
+		after := applyUpdates(cl.sets[i][1], cl.updates[a.Block.Height])
+		cl.sets[i] = [2][]types.Validator{cl.sets[i][1], after}
+		cl.pending[i] = append(cl.pending[i], ExecutionResult{Height: a.Block.Height, AppHash: cl.appHash[i],
+			NextValidatorsHash: types.ValidatorSetHash(after), NextValidators: after,
+			ValidatorUpdates: cl.updates[a.Block.Height]})
 	case Halt:
 		if cl.onHalt == nil {
 			cl.t.Fatalf("node %d halted: %s", i, a.Reason)

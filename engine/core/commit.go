@@ -11,9 +11,11 @@ import (
 
 // tryCommit outputs every newly decided leader: linearize it, cut ABCI blocks, feed the
 // reputation schedule, and garbage-collect. A schedule change invalidates decisions of
-// later rounds, so the decision is re-run from there.
+// later rounds, so the decision is re-run from there. A block that ends the epoch drops
+// the decisions after it; ordering resumes in the next epoch's DAG once we are in it.
 func (c *Core) tryCommit() {
-	for !c.halted {
+	for !c.halted && c.change == nil {
+		epoch := c.cfg.Epoch.Number
 		decisions, _, err := c.committer.TryDecide()
 		if err != nil {
 			c.halt(err.Error())
@@ -33,6 +35,13 @@ func (c *Core) tryCommit() {
 			cm := c.lin.Linearize(d.Block)
 			for _, blk := range c.cutter.Add(cm) {
 				c.deliver(blk)
+				if nextHash, ended := c.cutter.EpochEnd(); ended && !c.halted {
+					c.beginEpochChange(blk.Height, blk.TimeMs, d.Block.Round, nextHash)
+				}
+			}
+			if c.change != nil || c.cfg.Epoch.Number != epoch {
+				rescheduled = true // run the decision again, now in the new epoch (or wait)
+				break
 			}
 			if c.committer.Schedule().Observe(d.Block) {
 				rescheduled = true
@@ -96,11 +105,18 @@ func (c *Core) executedBlock(r ExecutionResult) {
 		}
 	}
 	c.checkFork(r.Height)
-	if len(r.ValidatorUpdates) > 0 {
-		// Epoch changes are not implemented yet: running on with a committee the app no
-		// longer has would diverge from it, so stop loudly instead.
-		c.halt(fmt.Sprintf("height %d returned %d validator updates; epoch change is not implemented",
-			r.Height, len(r.ValidatorUpdates)))
+	c.recordNextValidators(r)
+	c.tryFinishEpochChange()
+}
+
+// recordNextValidators keeps the set of Height+2 our execution gave, for the epoch change
+// a quorum may attest later; heights too old to end an epoch are forgotten.
+func (c *Core) recordNextValidators(r ExecutionResult) {
+	c.nextValidators[r.Height] = r.NextValidators
+	for h := range c.nextValidators {
+		if h+forkCheckWindow < r.Height {
+			delete(c.nextValidators, h)
+		}
 	}
 }
 

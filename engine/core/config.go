@@ -28,6 +28,15 @@ type Config struct {
 	LeaderTimeout time.Duration
 	// MinRoundDelay: least time between two own proposals (the batching knob).
 	MinRoundDelay time.Duration
+	// MaxUncommittedRounds: a validator never proposes more than this many rounds above its
+	// last committed leader round. It bounds memory, and it bounds every round an honest
+	// validator can have signed in an epoch, so the next epoch can start above them all
+	// (its genesis round is the closing leader's round + MaxUncommittedRounds + 1). Every
+	// node must use the same value.
+	MaxUncommittedRounds uint64
+	// ResyncInterval: how often a validator that has not proposed since the last check
+	// re-sends its latest block and re-asks for missing ones; 0 means 2 × LeaderTimeout.
+	ResyncInterval time.Duration
 
 	MaxBlockTxs       int // transactions per own block
 	MaxBlockTxBytes   int // transaction bytes per own block
@@ -55,7 +64,7 @@ type Mutations struct {
 // DefaultConfig fills the tunables with the values the design starts from.
 func DefaultConfig(chainID string, epoch types.Epoch) Config {
 	return Config{ChainID: chainID, Epoch: epoch, Limits: types.DefaultBlockLimits(),
-		ReputationWindow: 300, GCDepth: 50, DedupeRounds: 10,
+		ReputationWindow: 300, GCDepth: 50, DedupeRounds: 10, MaxUncommittedRounds: 200,
 		LeaderTimeout: 250 * time.Millisecond, MinRoundDelay: 50 * time.Millisecond,
 		MaxBlockTxs: 5000, MaxBlockTxBytes: 2 << 20, MaxPendingTxBytes: 16 << 20, FetchBatch: 64,
 		Cut: order.CutConfig{ChainID: chainID, InitialHeight: 1, MaxBytes: 16 << 20,
@@ -95,8 +104,14 @@ func (c *Config) check() error {
 	if c.MaxPendingTxBytes <= 0 {
 		c.MaxPendingTxBytes = 4 * c.MaxBlockTxBytes
 	}
+	if c.MaxUncommittedRounds == 0 {
+		c.MaxUncommittedRounds = 200
+	}
 	if c.FetchBatch <= 0 {
 		c.FetchBatch = 64
+	}
+	if c.ResyncInterval <= 0 {
+		c.ResyncInterval = 2 * c.LeaderTimeout
 	}
 	return nil
 }

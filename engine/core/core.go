@@ -30,6 +30,7 @@ type Core struct {
 
 	// Proposal state.
 	lastOwnRound    uint64
+	resyncSeen      uint64 // lastOwnRound at the previous resync check
 	lastProposalAt  time.Time
 	roundEntered    uint64 // the round we are waiting to propose in
 	timedOut        bool
@@ -49,6 +50,16 @@ type Core struct {
 	quorumAppHash   map[int64][]byte // height -> app hash attested by quorum stake
 	suppressThrough int64            // heights already delivered before a restart
 	lastHeight      int64
+	nextValidators  map[int64][]types.Validator // height -> set of height+2, as we executed it
+
+	// Epochs: a pending change, the last epochs' DAGs (to answer peers finishing them),
+	// and blocks of the next epoch that arrived early.
+	change       *epochChange
+	past         []pastEpoch
+	future       []futureBlock
+	futureBytes  int
+	restoring    bool
+	epochChanges uint64
 
 	halted   bool
 	skipped  uint64
@@ -61,8 +72,8 @@ func New(cfg Config, self int, signer types.Signer, verifier types.Verifier) (*C
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	if self < 0 || self >= cfg.Epoch.Committee.Size() {
-		return nil, fmt.Errorf("self %d not in committee of %d", self, cfg.Epoch.Committee.Size())
+	if self < -1 || self >= cfg.Epoch.Committee.Size() {
+		return nil, fmt.Errorf("self %d not in committee of %d (-1: a node that only follows)", self, cfg.Epoch.Committee.Size())
 	}
 	d := dag.New(dag.Config{ChainID: cfg.ChainID, Epoch: cfg.Epoch, Limits: cfg.Limits, Verifier: verifier})
 	decide := cfg.Epoch.Committee
@@ -77,13 +88,14 @@ func New(cfg Config, self int, signer types.Signer, verifier types.Verifier) (*C
 		cutter:       order.NewCutter(cfg.Cut, cfg.Epoch.Committee, cfg.Epoch.Number, cfg.Epoch.GenesisTimeMs),
 		lastOwnRound: cfg.Epoch.StartRound, included: make([]uint64, cfg.Epoch.Committee.Size()),
 		missing: map[types.Ref]int{}, deliveredHash: map[int64][]byte{}, executed: map[int64][]byte{},
-		quorumAppHash: map[int64][]byte{}}
+		quorumAppHash: map[int64][]byte{}, nextValidators: map[int64][]types.Validator{}}
 	return c, nil
 }
 
 // Stats are counters for metrics and tests.
 type Stats struct {
 	Round, GCRound, Commits, Skipped, Rejected uint64
+	Epoch, EpochChanges                        uint64
 	Height                                     int64
 	Accepted, Suspended                        int
 }
@@ -92,7 +104,8 @@ type Stats struct {
 func (c *Core) Stats() Stats {
 	a, s := c.dag.Size()
 	return Stats{Round: c.lastOwnRound, GCRound: c.dag.GCRound(), Commits: c.commits, Skipped: c.skipped,
-		Rejected: c.rejected, Height: c.lastHeight, Accepted: a, Suspended: s}
+		Rejected: c.rejected, Height: c.lastHeight, Accepted: a, Suspended: s,
+		Epoch: c.cfg.Epoch.Number, EpochChanges: c.epochChanges}
 }
 
 // Halted reports whether the core stopped on a fork or safety violation.
@@ -106,10 +119,10 @@ func (c *Core) Step(now time.Time, in Input) []Action {
 	c.now, c.out = now, nil
 	switch in := in.(type) {
 	case BlockReceived:
-		c.receive(in.From, in.Block)
+		c.receive(in.From, in.Block, true)
 	case BlocksFetched:
 		for _, b := range in.Blocks {
-			c.receive(in.From, b)
+			c.receive(in.From, b, false)
 		}
 	case FetchRequested:
 		c.answerFetch(in.From, in.Refs)
@@ -139,8 +152,12 @@ func (c *Core) progress() {
 }
 
 // receive validates and stores one block from a peer.
-func (c *Core) receive(from int, b *types.Block) {
+func (c *Core) receive(from int, b *types.Block, broadcast bool) {
 	if b == nil {
+		return
+	}
+	if b.Epoch != c.cfg.Epoch.Number {
+		c.otherEpoch(from, b, broadcast)
 		return
 	}
 	res, err := c.dag.Add(b)
@@ -166,6 +183,9 @@ func (c *Core) absorb(res dag.Result, from int) {
 		c.emit(Persist{Blocks: res.Accepted})
 		for _, b := range res.Accepted {
 			delete(c.missing, b.Ref())
+			if b.Author == c.self {
+				c.markIncluded(b) // our own block, from storage or from a peer after we lost it
+			}
 		}
 	}
 	for _, e := range res.Equivocations {
@@ -189,7 +209,11 @@ func (c *Core) absorb(res dag.Result, from int) {
 func (c *Core) answerFetch(from int, refs []types.Ref) {
 	var found []*types.Block
 	for _, r := range refs {
-		if b, ok := c.dag.Lookup(r); ok {
+		b, ok := c.dag.Lookup(r)
+		if !ok {
+			b, ok = c.lookupPast(r) // a peer still finishing an earlier epoch
+		}
+		if ok {
 			found = append(found, b)
 			if len(found) == c.cfg.FetchBatch {
 				break
@@ -203,6 +227,12 @@ func (c *Core) answerFetch(from int, refs []types.Ref) {
 
 // offer queues mempool transactions for our next blocks, in arrival order.
 func (c *Core) offer(txs [][]byte) {
+	if c.self < 0 {
+		// Not a member of this epoch's committee: we propose nothing, so the mempool keeps
+		// them (a full node's runtime forwards transactions to validators).
+		c.emit(PayloadDeclined{Txs: txs})
+		return
+	}
 	for i, tx := range txs {
 		if len(tx) == 0 || len(tx) > c.cfg.Limits.MaxTxBytes {
 			continue
@@ -219,10 +249,21 @@ func (c *Core) offer(txs [][]byte) {
 // timer handles a fired timer; a leader timeout also re-asks other peers for blocks the
 // first peer did not send.
 func (c *Core) timer(t TimerFired) {
+	if t.Kind == Resync {
+		c.resync()
+		return
+	}
 	if t.Kind == LeaderTimeout && t.Round == c.roundEntered {
 		c.timedOut = true
 	}
-	if t.Kind != LeaderTimeout || len(c.missing) == 0 {
+	if t.Kind == LeaderTimeout {
+		c.refetchMissing()
+	}
+}
+
+// refetchMissing asks for every block we still miss, each time from the next peer in turn.
+func (c *Core) refetchMissing() {
+	if len(c.missing) == 0 {
 		return
 	}
 	n := c.cfg.Epoch.Committee.Size()
@@ -268,4 +309,6 @@ func (c *Core) restart() {
 		c.sendOwn(own)
 	}
 	c.roundEntered = 0
+	c.resyncSeen = c.lastOwnRound
+	c.emit(SetTimer{Kind: Resync, At: c.now.Add(c.cfg.ResyncInterval)})
 }

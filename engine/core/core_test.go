@@ -165,31 +165,6 @@ func TestSameSeedSameRun(t *testing.T) {
 	}
 }
 
-// TestValidatorUpdatesHaltUntilEpochsExist: epoch change is not implemented, so an
-// execution result with validator updates must stop the core loudly, not be ignored.
-func TestValidatorUpdatesHaltUntilEpochsExist(t *testing.T) {
-	cl := newCluster(t, 4, 12, nil)
-	cl.run0(500 * time.Millisecond)
-	if len(cl.blocks[0]) == 0 {
-		t.Fatal("nothing delivered")
-	}
-	h := cl.blocks[0][len(cl.blocks[0])-1].Height
-	acts := cl.cores[0].Step(cl.now, ExecutionResult{Height: h, AppHash: []byte("x"),
-		ValidatorUpdates: []ValidatorUpdate{{PubKey: []byte("new"), Power: 5}}})
-	halted := false
-	for _, a := range acts {
-		if hl, ok := a.(Halt); ok && bytes.Contains([]byte(hl.Reason), []byte("validator updates")) {
-			halted = true
-		}
-	}
-	if !halted || !cl.cores[0].Halted() {
-		t.Fatal("validator updates did not halt the core")
-	}
-	if acts := cl.cores[0].Step(cl.now, Restart{}); len(acts) != 0 {
-		t.Fatal("a halted core must do nothing")
-	}
-}
-
 // TestForgedOwnBlockDoesNotSilenceUs: a block claiming to be ours at a far round but not
 // signed by our key must not move our last own round.
 func TestForgedOwnBlockDoesNotSilenceUs(t *testing.T) {

@@ -49,8 +49,13 @@ type ExecutionResult struct {
 	Height             int64
 	AppHash            []byte
 	ResultsHash        []byte
-	NextValidatorsHash []byte
+	NextValidatorsHash []byte // hash of NextValidators, in CometBFT's form
 	ValidatorUpdates   []ValidatorUpdate
+	// NextValidators is the full validator set of Height+2 (the updates FinalizeBlock
+	// returned applied to the set of Height+1, as CometBFT does). When a quorum attests a
+	// hash for it that differs from the epoch's committee, it becomes the next epoch's
+	// committee; empty means the set did not change.
+	NextValidators []types.Validator
 }
 
 // Restart: the runtime just restored the core and is about to run it.
@@ -73,6 +78,10 @@ const (
 	LeaderTimeout TimerKind = iota + 1
 	// MinDelay: the minimum delay between two own proposals has passed.
 	MinDelay
+	// Resync: a periodic check that re-sends our latest block and re-asks for missing ones
+	// when we have not proposed since the last check (messages lost to a partition or a
+	// crash are never sent again otherwise, and every node could wait forever).
+	Resync
 )
 
 // Action is one effect the runtime must carry out, in the order returned.
@@ -92,7 +101,8 @@ type Persist struct {
 	Sync   bool
 }
 
-// Broadcast: send the own block to every peer.
+// Broadcast: send the own block to every peer. It comes after the synced Persist of that
+// block, in the same action list or an earlier one (a resync re-sends a persisted block).
 type Broadcast struct{ Block *types.Block }
 
 // SendTo: send one message to one peer.

@@ -8,8 +8,16 @@ import (
 // propose at r, when all of r-1's leader blocks are here or the leader timeout fired, and
 // no sooner than MinRoundDelay after our last proposal. It reports whether it proposed.
 func (c *Core) tryPropose() bool {
+	if c.self < 0 || c.change != nil {
+		return false // not a member, or the epoch ended and the next one has not started here
+	}
 	r := c.dag.HighestQuorumRound() + 1
 	if r <= c.lastOwnRound {
+		return false
+	}
+	if r > c.lin.LastLeaderRound()+c.cfg.MaxUncommittedRounds {
+		// Back-pressure: this bound is what lets the next epoch start above every round an
+		// honest validator signed in this one.
 		return false
 	}
 	if r != c.roundEntered {

@@ -16,6 +16,12 @@ type State struct {
 	// LastDeliveredHeight is the last ABCI height the runtime stored as delivered; the
 	// replay does not deliver those heights again.
 	LastDeliveredHeight int64
+	// Results are the stored execution results of delivered heights, any order. The replay
+	// needs NextValidators of every height H-1 where block H ended an epoch (the new
+	// committee); storage must keep at least those. Restore fails when such a result of a
+	// height up to LastDeliveredHeight is missing; for a later height (not executed before
+	// the restart) the core waits at that epoch end until the runtime feeds the result.
+	Results []ExecutionResult
 }
 
 // Restore rebuilds a core from storage. It replays the stored blocks through the same
@@ -29,8 +35,18 @@ func Restore(cfg Config, self int, signer types.Signer, verifier types.Verifier,
 		return nil, nil, err
 	}
 	c.suppressThrough = st.LastDeliveredHeight
+	for _, r := range st.Results {
+		if len(r.NextValidators) > 0 {
+			c.nextValidators[r.Height] = r.NextValidators
+		}
+	}
+	c.restoring = true
+	defer func() { c.restoring = false }()
 	blocks := append([]*types.Block(nil), st.Blocks...)
 	sort.SliceStable(blocks, func(i, j int) bool {
+		if blocks[i].Epoch != blocks[j].Epoch {
+			return blocks[i].Epoch < blocks[j].Epoch
+		}
 		if blocks[i].Round != blocks[j].Round {
 			return blocks[i].Round < blocks[j].Round
 		}
@@ -38,23 +54,17 @@ func Restore(cfg Config, self int, signer types.Signer, verifier types.Verifier,
 	})
 	var out []Action
 	for _, b := range blocks {
-		if b.Author == self && b.Round > c.lastOwnRound {
-			c.lastOwnRound = b.Round
-		}
-		res, err := c.dag.Add(b)
-		if err != nil {
-			if errors.Is(err, dag.ErrInvalid) {
-				return nil, nil, fmt.Errorf("stored block %v is invalid: %w", b.Ref(), err)
-			}
-			continue // below GC by now: already ordered
-		}
-		for _, ab := range res.Accepted {
-			if ab.Author == self {
-				c.markIncluded(ab)
-			}
-		}
 		c.out = nil
+		if err := c.replayStored(b); err != nil {
+			return nil, nil, err
+		}
 		c.tryCommit()
+		if ch := c.change; ch != nil && ch.height-1 <= st.LastDeliveredHeight {
+			// The app executed that height before the restart: storage should hold its
+			// result, and nothing else can tell us the new committee.
+			return nil, nil, fmt.Errorf("height %d ended epoch %d but State.Results lacks the result of height %d (its next validator set)",
+				ch.height, c.cfg.Epoch.Number, ch.height-1)
+		}
 		for _, a := range c.out {
 			if _, isPersist := a.(Persist); !isPersist {
 				out = append(out, a)
@@ -66,6 +76,28 @@ func Restore(cfg Config, self int, signer types.Signer, verifier types.Verifier,
 	}
 	c.out = nil
 	return c, out, nil
+}
+
+// replayStored offers one stored block: blocks of a later epoch wait (unbounded while
+// restoring) until the replay reaches that epoch; blocks of the current one go through the
+// same validation as live, and an invalid one means storage is corrupt.
+func (c *Core) replayStored(b *types.Block) error {
+	if b.Epoch != c.cfg.Epoch.Number {
+		c.otherEpoch(-1, b, false)
+		return nil
+	}
+	if b.Author == c.self && b.Round > c.lastOwnRound {
+		c.lastOwnRound = b.Round
+	}
+	res, err := c.dag.Add(b)
+	if err != nil {
+		if errors.Is(err, dag.ErrInvalid) {
+			return fmt.Errorf("stored block %v is invalid: %w", b.Ref(), err)
+		}
+		return nil // below GC by now: already ordered
+	}
+	c.absorb(res, -1)
+	return nil
 }
 
 // markIncluded remembers which blocks an own stored block referenced, so the next

@@ -124,8 +124,14 @@ func (d *DAG) SlotBlocks(s types.Slot) []*types.Block { return d.slots[s] }
 // RoundBlocks returns the accepted blocks of a round.
 func (d *DAG) RoundBlocks(r uint64) []*types.Block { return d.byRound[r] }
 
-// Latest returns an author's highest accepted block (the first one of its slot).
-func (d *DAG) Latest(author int) *types.Block { return d.latest[author] }
+// Latest returns an author's highest accepted block (the first one of its slot), nil for
+// an author outside the committee (a node that is not a member asks with -1).
+func (d *DAG) Latest(author int) *types.Block {
+	if author < 0 || author >= len(d.latest) {
+		return nil
+	}
+	return d.latest[author]
+}
 
 // HighestRound is the highest round with an accepted block.
 func (d *DAG) HighestRound() uint64 { return d.highestRound }

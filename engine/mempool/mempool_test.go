@@ -14,9 +14,9 @@ import (
 	"time"
 
 	abcicli "github.com/cometbft/cometbft/abci/client"
+	"github.com/cometbft/cometbft/abci/example/kvstore"
 	abciserver "github.com/cometbft/cometbft/abci/server"
 	abci "github.com/cometbft/cometbft/abci/types"
-	"github.com/cometbft/cometbft/abci/example/kvstore"
 	cmtmempool "github.com/cometbft/cometbft/mempool"
 	"github.com/cometbft/cometbft/proxy"
 )

@@ -47,9 +47,13 @@ type ABCIBlock struct {
 	LastResultsHash    []byte
 	NextValidatorsHash []byte // as attested for K-1 (the set that signs K)
 	Epoch              uint64
-	FirstCommit        uint64
-	LastCommit         uint64
-	Hash               []byte
+	// EndsEpoch: the set of the next height differs from this epoch's committee, so the
+	// next block comes from the next epoch's DAG. Derived from NextValidatorsHash, which
+	// the hash covers, so it is not hashed itself.
+	EndsEpoch   bool
+	FirstCommit uint64
+	LastCommit  uint64
+	Hash        []byte
 }
 
 // CommitIndices lists the DAG commits this block holds.

@@ -30,6 +30,13 @@ type Cutter struct {
 	cfg       CutConfig
 	committee *types.Committee
 	epoch     uint64
+	// lastCommittee is the validator set of the height before the one being built, which
+	// its DecidedLastCommit lists: the committee itself, except in an epoch's first block.
+	lastCommittee *types.Committee
+	// ended: the last block closed had a quorum attest a validator set for the height after
+	// it other than this committee, so this epoch orders nothing more.
+	ended      bool
+	endingHash []byte
 
 	height        int64 // the height being built
 	lastTimeMs    int64
@@ -50,15 +57,32 @@ func NewCutter(cfg CutConfig, committee *types.Committee, epoch uint64, genesisT
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = 4 << 20
 	}
-	return &Cutter{cfg: cfg, committee: committee, epoch: epoch, height: cfg.InitialHeight,
+	return &Cutter{cfg: cfg, committee: committee, lastCommittee: committee, epoch: epoch, height: cfg.InitialHeight,
 		lastTimeMs: genesisTimeMs, attestation: map[int64]map[int]*types.Attestation{}}
 }
+
+// Successor continues the chain in the next epoch, cut from the new committee's DAG: the
+// heights, time and hash chain go on, transactions ordered but carried past MaxBytes stay
+// first in line, and the next block's DecidedLastCommit lists this epoch's committee.
+func (c *Cutter) Successor(committee *types.Committee, epoch uint64) *Cutter {
+	return &Cutter{cfg: c.cfg, committee: committee, lastCommittee: c.committee, epoch: epoch,
+		height: c.height, lastTimeMs: c.lastTimeMs, lastBlockHash: c.lastBlockHash,
+		pendingTxs: c.pendingTxs, pendingSize: c.pendingSize,
+		attestation: map[int64]map[int]*types.Attestation{}}
+}
+
+// EpochEnd reports whether the last block cut ended the epoch, with the validator-set hash
+// the quorum attested for the next epoch.
+func (c *Cutter) EpochEnd() (nextValidatorsHash []byte, ended bool) { return c.endingHash, c.ended }
 
 // NextHeight is the height the next delivered block will have.
 func (c *Cutter) NextHeight() int64 { return c.height }
 
 // Add appends one commit and returns the ABCI blocks it closes (zero or one).
 func (c *Cutter) Add(cm Commit) []ABCIBlock {
+	if c.ended {
+		return nil // commits after the one that ended the epoch are never ordered
+	}
 	c.commits = append(c.commits, cm)
 	c.pendingTxs = append(c.pendingTxs, cm.Txs...)
 	c.pendingSize += int64(cm.TxBytes)
@@ -178,15 +202,24 @@ func (c *Cutter) close() ABCIBlock {
 	} else {
 		q, _ := c.Quorum(c.height - 1)
 		b.AppHash, b.LastResultsHash, b.NextValidatorsHash = q.Result.AppHash, q.Result.ResultsHash, q.Result.NextValidatorsHash
-		signed := make([]bool, c.committee.Size())
+		// Signers are authors of this epoch's committee; the list is the set of K-1, which
+		// differs in an epoch's first block, so they are matched by key.
+		signed := make(map[string]bool, len(q.Signers))
 		for _, a := range q.Signers {
-			signed[a] = true
+			signed[string(c.committee.Validators[a].PubKey)] = true
 		}
-		b.DecidedLastCommit = make([]CommitVote, c.committee.Size())
-		for i, v := range c.committee.Validators {
-			b.DecidedLastCommit[i] = CommitVote{ValidatorIndex: i, PubKey: v.PubKey, Power: v.Power, Signed: signed[i]}
+		b.DecidedLastCommit = make([]CommitVote, c.lastCommittee.Size())
+		for i, v := range c.lastCommittee.Validators {
+			b.DecidedLastCommit[i] = CommitVote{ValidatorIndex: i, PubKey: v.PubKey, Power: v.Power, Signed: signed[string(v.PubKey)]}
+		}
+		if string(q.Result.NextValidatorsHash) != string(c.committee.Hash()) {
+			// FinalizeBlock(K-1) changed the set of K+1 (updates take effect at H+2): K is
+			// this epoch's last block and K+1 is ordered by the new committee's DAG.
+			b.EndsEpoch = true
+			c.ended, c.endingHash = true, q.Result.NextValidatorsHash
 		}
 	}
+	c.lastCommittee = c.committee
 	b.Hash = b.computeHash(c.cfg.ChainID)
 	delete(c.attestation, c.height-1)
 	c.height++

@@ -28,9 +28,11 @@ func commitAt(index uint64, leader int, timeMs int64, txs ...string) Commit {
 	return c
 }
 
-func attest(author int, b ABCIBlock, app string) AuthoredAttestation {
+// attest is the author's attestation of b with the given app hash and no validator change
+// (the set of b.Height+2 is the committee's).
+func attest(com *types.Committee, author int, b ABCIBlock, app string) AuthoredAttestation {
 	return AuthoredAttestation{Author: author, Attestation: &types.Attestation{ChainID: "c", Height: b.Height,
-		BlockHash: b.Hash, AppHash: []byte(app)}}
+		BlockHash: b.Hash, AppHash: []byte(app), NextValidatorsHash: com.Hash()}}
 }
 
 func TestCutWaitsForAttestationQuorum(t *testing.T) {
@@ -49,20 +51,20 @@ func TestCutWaitsForAttestationQuorum(t *testing.T) {
 	}
 	// A, B and C (stake 3 of 100) attest: no quorum, so block 2 stays open.
 	c3 := commitAt(3, 1, 30, "t2")
-	c3.Attestations = []AuthoredAttestation{attest(0, b1, "app1"), attest(1, b1, "app1"), attest(2, b1, "app1")}
+	c3.Attestations = []AuthoredAttestation{attest(com, 0, b1, "app1"), attest(com, 1, b1, "app1"), attest(com, 2, b1, "app1")}
 	if got := cut.Add(c3); len(got) != 0 {
 		t.Fatal("block 2 closed without quorum attestations for block 1")
 	}
 	// D disagrees on the block hash: ignored.
 	c4 := commitAt(4, 3, 40)
-	wrong := attest(3, b1, "app1")
+	wrong := attest(com, 3, b1, "app1")
 	wrong.Attestation.BlockHash = []byte("other")
 	c4.Attestations = []AuthoredAttestation{wrong}
 	if got := cut.Add(c4); len(got) != 0 {
 		t.Fatal("an attestation for another block hash counted")
 	}
 	c5 := commitAt(5, 3, 50, "t3")
-	c5.Attestations = []AuthoredAttestation{attest(3, b1, "app1")}
+	c5.Attestations = []AuthoredAttestation{attest(com, 3, b1, "app1")}
 	got := cut.Add(c5)
 	if len(got) != 1 {
 		t.Fatal("quorum reached but block 2 not cut")
@@ -85,7 +87,7 @@ func TestDecidedLastCommitMarksAbsentees(t *testing.T) {
 	cut := NewCutter(CutConfig{ChainID: "c"}, com, 1, 0)
 	b1 := cut.Add(commitAt(1, 0, 10, "a"))[0]
 	c := commitAt(2, 1, 20, "b")
-	c.Attestations = []AuthoredAttestation{attest(0, b1, "x"), attest(2, b1, "x"), attest(3, b1, "x"), attest(1, b1, "fork")}
+	c.Attestations = []AuthoredAttestation{attest(com, 0, b1, "x"), attest(com, 2, b1, "x"), attest(com, 3, b1, "x"), attest(com, 1, b1, "fork")}
 	b2 := cut.Add(c)[0]
 	want := []bool{true, false, true, true}
 	for i, v := range b2.DecidedLastCommit {
@@ -103,7 +105,7 @@ func TestMaxBytesCarriesOverflowToNextBlock(t *testing.T) {
 		t.Fatalf("block 1 holds %d txs, want 2 (4 bytes)", len(b1.Txs))
 	}
 	c := commitAt(2, 0, 20)
-	c.Attestations = []AuthoredAttestation{attest(0, b1, "x")}
+	c.Attestations = []AuthoredAttestation{attest(com, 0, b1, "x")}
 	b2 := cut.Add(c)[0]
 	if len(b2.Txs) != 1 || string(b2.Txs[0]) != "cc" {
 		t.Fatalf("block 2 txs %q, want the carried-over cc", b2.Txs)
@@ -186,5 +188,74 @@ func TestWithoutSlotGuardTheTwinIsOrdered(t *testing.T) {
 		if orderedTwin == guard {
 			t.Fatalf("slot guard %v: twin ordered = %v", guard, orderedTwin)
 		}
+	}
+}
+
+// TestAttestedSetChangeEndsTheEpoch: when the quorum attests, for K-1, a next validator set
+// other than the committee's (an update at K-1 takes effect at K+1), block K is the epoch's
+// last; commits after it are not cut; the successor continues heights, time, hash chain and
+// carried transactions, lists the old committee in K+1's DecidedLastCommit (matched by key,
+// since the new committee numbers its authors differently) and needs quorum of the new one.
+func TestAttestedSetChangeEndsTheEpoch(t *testing.T) {
+	com := cutCommittee(t, 1, 1, 1, 1)
+	next, err := com.Successor([]types.Validator{{PubKey: []byte{1}, Power: 1}, {PubKey: []byte{2}, Power: 1},
+		{PubKey: []byte{3}, Power: 1}, {PubKey: []byte{9}, Power: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := NewCutter(CutConfig{ChainID: "c", MaxBytes: 2}, com, 1, 0)
+	b1 := cut.Add(commitAt(1, 0, 10, "a"))[0]
+	c2 := commitAt(2, 1, 20, "b")
+	for a := 0; a < 3; a++ {
+		c2.Attestations = append(c2.Attestations, attest(com, a, b1, "x"))
+	}
+	b2 := cut.Add(c2)[0]
+	if b2.EndsEpoch {
+		t.Fatal("height 2 ended the epoch though height 1 kept the set")
+	}
+	// Height 2's execution changed the set of height 4: block 3 ends the epoch.
+	c3 := commitAt(3, 2, 30, "cc", "dd")
+	for a := 0; a < 4; a++ {
+		at := attest(com, a, b2, "y")
+		at.Attestation.NextValidatorsHash = next.Hash()
+		c3.Attestations = append(c3.Attestations, at)
+	}
+	b3 := cut.Add(c3)[0]
+	if hash, ended := cut.EpochEnd(); !b3.EndsEpoch || !ended || string(hash) != string(next.Hash()) ||
+		string(b3.NextValidatorsHash) != string(next.Hash()) {
+		t.Fatalf("block 3 must end the epoch with the attested set: %+v", b3)
+	}
+	if got := cut.Add(commitAt(4, 3, 40, "e")); len(got) != 0 {
+		t.Fatal("a commit after the epoch's last block was cut")
+	}
+
+	succ := cut.Successor(next, 2)
+	if succ.NextHeight() != 4 {
+		t.Fatalf("next epoch starts at height %d, want 4", succ.NextHeight())
+	}
+	c5 := commitAt(5, 0, 50)
+	// Authors of the new committee: 0, 1, 2 are old validators 1, 2, 3; 3 is the newcomer.
+	for _, a := range []int{0, 1, 3} {
+		c5.Attestations = append(c5.Attestations, attest(next, a, b3, "z"))
+	}
+	got := succ.Add(c5)
+	if len(got) != 1 {
+		t.Fatal("the first block of the next epoch was not cut on the new committee's quorum")
+	}
+	b4 := got[0]
+	if b4.Epoch != 2 || string(b4.LastBlockHash) != string(b3.Hash) || b4.TimeMs != 50 || len(b4.Txs) != 1 || string(b4.Txs[0]) != "dd" {
+		t.Fatalf("block 4 does not continue the chain: %+v", b4)
+	}
+	want := []bool{false, true, true, false} // old validators 0..3; old 3 did not attest
+	if len(b4.DecidedLastCommit) != 4 {
+		t.Fatalf("block 4 lists %d validators, want the 4 of height 3", len(b4.DecidedLastCommit))
+	}
+	for i, v := range b4.DecidedLastCommit {
+		if string(v.PubKey) != string(com.Validators[i].PubKey) || v.Signed != want[i] {
+			t.Fatalf("vote %d: %+v, want old validator %d signed=%v", i, v, i, want[i])
+		}
+	}
+	if b4.EndsEpoch {
+		t.Fatal("block 4 ended the new epoch though its set is the one attested")
 	}
 }

@@ -68,6 +68,20 @@ func NewLinearizer(cfg LinearizerConfig, d *dag.DAG) *Linearizer {
 		seenTx: map[[sha256.Size]byte]uint64{}, txByRound: map[uint64][][sha256.Size]byte{}}
 }
 
+// Successor starts linearizing the next epoch's DAG, continuing the commit indices.
+func (l *Linearizer) Successor(d *dag.DAG) *Linearizer {
+	next := NewLinearizer(l.cfg, d)
+	next.lastIndex = l.lastIndex
+	return next
+}
+
+// LastLeaderRound is the round of the last committed leader (the epoch's genesis round
+// before any).
+func (l *Linearizer) LastLeaderRound() uint64 { return l.lastLeaderRound }
+
+// SlotOrdered reports whether a block of the slot was ordered (above the GC round).
+func (l *Linearizer) SlotOrdered(s types.Slot) bool { return l.orderedSlots[s] }
+
 // GCRound is the round at and below which nothing more is ordered: the last committed
 // leader's round minus the GC depth.
 func (l *Linearizer) GCRound() uint64 {

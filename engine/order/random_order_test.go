@@ -90,7 +90,8 @@ func randomDAG(t testing.TB, seed uint64, rounds uint64) (*dag.TextDAG, []ABCIBl
 			if h := len(ref.blocks); h > 0 && rng.IntN(5) > 0 {
 				last := ref.blocks[h-1]
 				app := sha256.Sum256(last.Hash)
-				att = &types.Attestation{ChainID: td.ChainID, Height: last.Height, BlockHash: last.Hash, AppHash: app[:]}
+				att = &types.Attestation{ChainID: td.ChainID, Height: last.Height, BlockHash: last.Hash, AppHash: app[:],
+					NextValidatorsHash: td.Epoch.Committee.Hash()}
 			}
 			var txs [][]byte
 			for i := 0; i < rng.IntN(4); i++ {

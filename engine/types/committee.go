@@ -24,6 +24,7 @@ type Committee struct {
 	total      int64
 	quorum     int64
 	validity   int64
+	hash       []byte // CometBFT validator-set hash, computed on first use
 }
 
 // NewCommittee checks the validators and precomputes the stake thresholds.

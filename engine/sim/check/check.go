@@ -1,0 +1,154 @@
+// Package check holds the safety and liveness properties every run of Tutti is judged by,
+// in the simulator and in the end-to-end runner alike. Each property has an ID used in
+// reports:
+//
+//	S1 agreement      every honest node holds the same block hash at every height, so every
+//	                  honest log is a prefix of the longest
+//	S2 slot integrity no slot is ordered twice and no honest validator signs two blocks for
+//	                  one slot; no transaction is committed twice
+//	S3 no rollback    a node's log after a restart extends its log from before the crash
+//	S4 durability     every acknowledged transaction is committed once the network heals
+//	S5 app agreement  the app hash after each height is equal on every honest node
+//	S6 ledger         total supply is constant (ledger app)
+//	S7 validity       only submitted transactions are committed
+//	L1 liveness       height advances and submitted transactions commit within a bound
+//	                  once the network is healed and 2f+1 honest nodes are up
+package check
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+)
+
+// Violation is one broken property.
+type Violation struct {
+	Property string // S1..S7, L1, or the name of a runtime check
+	Detail   string
+}
+
+func (v Violation) String() string { return v.Property + ": " + v.Detail }
+
+// Block is what a checker needs of one executed height.
+type Block struct {
+	Height  int64
+	Hash    []byte
+	AppHash []byte // after executing this height
+	Txs     [][]byte
+}
+
+// NodeLog is one honest node's executed chain, kept across its restarts.
+type NodeLog struct {
+	Node   string
+	Blocks []Block // Blocks[i] has height i+1
+	txs    map[string]int64
+}
+
+// Append adds an executed height. Executing a height again after a restart is allowed
+// only if it is the same block with the same result (S3); a transaction seen at an earlier
+// height breaks S2.
+func (l *NodeLog) Append(b Block) *Violation {
+	if b.Height <= int64(len(l.Blocks)) {
+		prev := l.Blocks[b.Height-1]
+		if !bytes.Equal(prev.Hash, b.Hash) || !bytes.Equal(prev.AppHash, b.AppHash) {
+			return &Violation{"S3", fmt.Sprintf("%s re-executed height %d as %X (app %X), before the restart it was %X (app %X)",
+				l.Node, b.Height, b.Hash, b.AppHash, prev.Hash, prev.AppHash)}
+		}
+		return nil
+	}
+	if b.Height != int64(len(l.Blocks))+1 {
+		return &Violation{"S3", fmt.Sprintf("%s executed height %d after height %d", l.Node, b.Height, len(l.Blocks))}
+	}
+	if l.txs == nil {
+		l.txs = map[string]int64{}
+	}
+	for _, tx := range b.Txs {
+		if h, dup := l.txs[string(tx)]; dup {
+			return &Violation{"S2", fmt.Sprintf("%s committed tx %q at heights %d and %d", l.Node, tx, h, b.Height)}
+		}
+		l.txs[string(tx)] = b.Height
+	}
+	l.Blocks = append(l.Blocks, b)
+	return nil
+}
+
+// Height is the last executed height.
+func (l *NodeLog) Height() int64 { return int64(len(l.Blocks)) }
+
+// Has reports whether the log committed tx.
+func (l *NodeLog) Has(tx []byte) bool {
+	_, ok := l.txs[string(tx)]
+	return ok
+}
+
+// Agreement checks S1 and S5 over honest logs: at every height, one block hash and one
+// app hash. It reports the first disagreeing height only, since later ones follow from it.
+func Agreement(logs []*NodeLog) []Violation {
+	sorted := append([]*NodeLog(nil), logs...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Height() > sorted[j].Height() })
+	if len(sorted) == 0 {
+		return nil
+	}
+	longest := sorted[0]
+	var out []Violation
+	for _, l := range sorted[1:] {
+		for i, b := range l.Blocks {
+			ref := longest.Blocks[i]
+			if !bytes.Equal(b.Hash, ref.Hash) {
+				out = append(out, Violation{"S1", fmt.Sprintf("height %d: %s has block %X, %s has %X",
+					b.Height, l.Node, b.Hash, longest.Node, ref.Hash)})
+				break
+			}
+			if !bytes.Equal(b.AppHash, ref.AppHash) {
+				out = append(out, Violation{"S5", fmt.Sprintf("height %d: %s has app hash %X, %s has %X",
+					b.Height, l.Node, b.AppHash, longest.Node, ref.AppHash)})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Durability checks S4: every acknowledged transaction not excused is in the longest
+// honest log.
+func Durability(logs []*NodeLog, acked []string, excused map[string]bool) []Violation {
+	var longest *NodeLog
+	for _, l := range logs {
+		if longest == nil || l.Height() > longest.Height() {
+			longest = l
+		}
+	}
+	var missing []string
+	for _, tx := range acked {
+		if excused[tx] || (longest != nil && longest.Has([]byte(tx))) {
+			continue
+		}
+		missing = append(missing, tx)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	return []Violation{{"S4", fmt.Sprintf("%d acknowledged transactions never committed, first %q", len(missing), missing[0])}}
+}
+
+// Liveness checks L1: after the heal, every honest node that is up executed at least
+// minNew new heights and reached within maxLag of the top.
+func Liveness(logs []*NodeLog, heightAtHeal map[string]int64, minNew, maxLag int64) []Violation {
+	var top int64
+	for _, l := range logs {
+		if l.Height() > top {
+			top = l.Height()
+		}
+	}
+	var out []Violation
+	for _, l := range logs {
+		if grew := l.Height() - heightAtHeal[l.Node]; grew < minNew {
+			out = append(out, Violation{"L1", fmt.Sprintf("%s executed %d heights after the network healed (at %d), want at least %d",
+				l.Node, grew, heightAtHeal[l.Node], minNew)})
+		} else if top-l.Height() > maxLag {
+			out = append(out, Violation{"L1", fmt.Sprintf("%s is at height %d, %d behind the top", l.Node, l.Height(), top-l.Height())})
+		}
+	}
+	return out
+}

@@ -1,0 +1,320 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/proxy"
+
+	"github.com/tutti-bft/tutti/abci/exec"
+	"github.com/tutti-bft/tutti/abci/handshake"
+	"github.com/tutti-bft/tutti/engine/core"
+	"github.com/tutti-bft/tutti/engine/mempool"
+	"github.com/tutti-bft/tutti/engine/types"
+	"github.com/tutti-bft/tutti/engine/wire"
+)
+
+// fsyncDelay is how long a synced write takes; actions after it wait, and a crash in
+// between loses the write.
+const fsyncDelay = 2 * time.Millisecond
+
+// instance is one running copy of a validator: the real core, a real ABCI app behind
+// cometbft's local client, the real mempool, a simulated disk and clock. A twin is a
+// second instance of the same validator.
+type instance struct {
+	s      *Sim
+	id     int
+	author int
+	byz    behaviour
+	signer *signer
+	disk   disk
+	rng    *rand.Rand
+	// The node's clock: start + offset + elapsed × (1 + drift).
+	offset time.Duration
+	drift  float64
+
+	up          bool
+	halted      bool
+	incarnation int
+	core        *core.Core
+	client      interface{ Stop() error }
+	closeApp    func() error
+	consensus   proxy.AppConnConsensus
+	query       proxy.AppConnQuery
+	exec        *exec.Executor
+	pool        *mempool.Mempool
+	busy        bool          // waiting for an fsync
+	queued      []core.Action // actions behind that fsync
+	inbox       []core.Input
+	pumping     bool
+	timers      map[core.TimerKind]uint64
+	timerSeq    uint64
+	lastOwn     *types.Block // the last own block sent (equivocators fork it)
+	sentOwn     []*types.Block
+}
+
+// now is the instance's local clock reading.
+func (n *instance) now() time.Time {
+	elapsed := time.Duration(float64(n.s.sched.now) * (1 + n.drift))
+	return n.s.sched.start.Add(n.offset + elapsed)
+}
+
+// virtualDelay converts a local-clock instant into a delay on the simulator's clock.
+func (n *instance) virtualDelay(at time.Time) time.Duration {
+	local := at.Sub(n.s.sched.start) - n.offset
+	return time.Duration(float64(local)/(1+n.drift)) - n.s.sched.now
+}
+
+// start boots the instance from its disk: a fresh app, the ABCI handshake (InitChain, then
+// replay of every stored height the app lacks), then core.Restore from the stored blocks.
+func (n *instance) start() error {
+	n.incarnation++
+	factory := n.s.opt.App
+	if factory == nil {
+		factory = InMemoryKVStore
+	}
+	creator, closeApp, err := factory(n.id)
+	if err != nil {
+		return err
+	}
+	n.closeApp = closeApp
+	client, err := creator.NewABCIClient()
+	if err != nil {
+		return err
+	}
+	if err := client.Start(); err != nil {
+		return err
+	}
+	n.client = client
+	n.consensus = proxy.NewAppConnConsensus(client, proxy.NopMetrics())
+	n.query = proxy.NewAppConnQuery(client, proxy.NopMetrics())
+	n.pool = mempool.New(mempool.Config{Size: 100000, MaxTxsBytes: 1 << 30, MaxTxBytes: 1 << 16,
+		CacheSize: 100000, Recheck: true}, proxy.NewAppConnMempool(client, proxy.NopMetrics()))
+
+	blocks, executed := n.disk.contents()
+	hs, err := handshake.Run(context.Background(), appConns{n.consensus, n.query}, blockStore(executed),
+		handshake.Genesis{Request: n.s.initChainRequest()})
+	if err != nil {
+		n.s.violate("S3", fmt.Sprintf("instance %d: %v", n.id, err))
+		return err
+	}
+	n.exec = hs.Executor
+	lastResult := hs.LastResult
+	if !n.disk.initDone {
+		n.disk.initAppHash, n.disk.initDone = hs.InitChainAppHash, true
+	}
+	initAppHash := n.disk.initAppHash
+	n.signer.restore(blocks, n.author)
+	cfg := n.s.coreConfig(initAppHash)
+	c, actions, err := core.Restore(cfg, n.author, n.signer, n.s.verifier,
+		core.State{Blocks: blocks, LastDeliveredHeight: int64(len(executed)), Results: storedResults(executed)})
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	n.core, n.up, n.halted, n.busy = c, true, false, false
+	n.queued, n.inbox, n.timers = nil, nil, map[core.TimerKind]uint64{}
+	n.run(actions)
+	if lastResult != nil {
+		// The core attests to the last executed height in its next block; a restarted core
+		// learns it here, as the node's runtime tells it after its handshake.
+		n.input(*lastResult)
+	}
+	n.input(core.Restart{})
+	return nil
+}
+
+// crash stops the instance at once: unsynced writes are lost, the app and mempool (in
+// memory) are gone, and pending events for this incarnation are ignored.
+func (n *instance) crash() {
+	if !n.up {
+		return
+	}
+	lost, torn := n.disk.crash(n.rng)
+	n.s.sched.note("crash %d lost=%d torn=%v", n.id, lost, torn)
+	if torn {
+		n.s.stats.fault("torn-write")
+	}
+	for _, tx := range n.pool.Pending(0) {
+		n.s.excuse(tx)
+	}
+	_ = n.client.Stop()
+	if n.closeApp != nil {
+		if err := n.closeApp(); err != nil {
+			n.s.violate("app", fmt.Sprintf("instance %d: closing its app at the crash: %v", n.id, err))
+		}
+	}
+	n.up, n.core, n.pool = false, nil, nil
+	n.incarnation++
+}
+
+// input feeds the core one input, or queues it while an fsync is under way.
+func (n *instance) input(in core.Input) {
+	if !n.up || n.halted {
+		return
+	}
+	n.inbox = append(n.inbox, in)
+	n.pump()
+}
+
+func (n *instance) pump() {
+	if n.pumping {
+		return
+	}
+	n.pumping = true
+	defer func() { n.pumping = false }()
+	for n.up && !n.halted && !n.busy && len(n.inbox) > 0 {
+		in := n.inbox[0]
+		n.inbox = n.inbox[1:]
+		actions := n.core.Step(n.now(), in)
+		n.s.sched.note("step %d %T -> %d actions", n.id, in, len(actions))
+		n.run(actions)
+	}
+}
+
+// run carries out actions strictly in order, as the node's runtime does.
+func (n *instance) run(actions []core.Action) {
+	for i, a := range actions {
+		if !n.up || n.halted {
+			return
+		}
+		switch a := a.(type) {
+		case core.Persist:
+			recs := make([]record, len(a.Blocks))
+			for j, b := range a.Blocks {
+				recs[j] = record{block: b}
+			}
+			n.disk.write(recs)
+			if a.Sync {
+				n.busy, n.queued = true, actions[i+1:]
+				inc := n.incarnation
+				n.s.sched.after(fsyncDelay, fmt.Sprintf("fsync %d", n.id), func() {
+					if inc != n.incarnation {
+						return
+					}
+					n.disk.sync()
+					n.busy = false
+					rest := n.queued
+					n.queued = nil
+					n.run(rest)
+					n.pump()
+				})
+				return
+			}
+		case core.Broadcast:
+			n.sendOwn(a.Block)
+		case core.SendTo:
+			n.sendTo(a.Peer, a.Msg)
+		case core.RequestBlocks:
+			n.sendTo(a.Peer, wire.FetchRequestMessage(a.Refs))
+		case core.SetTimer:
+			n.setTimer(a)
+		case core.DeliverABCIBlock:
+			n.execute(a)
+		case core.ReportEvidence:
+			n.s.sched.note("evidence %d author=%d round=%d", n.id, a.Evidence.Author, a.Evidence.Round)
+		case core.PayloadDeclined:
+			n.pool.Return(a.Txs)
+		case core.Halt:
+			n.halted = true
+			n.s.halted(n, a.Reason)
+			return
+		}
+	}
+}
+
+func (n *instance) setTimer(t core.SetTimer) {
+	n.timerSeq++
+	token := n.timerSeq
+	n.timers[t.Kind] = token
+	inc := n.incarnation
+	n.s.sched.after(n.virtualDelay(t.At), fmt.Sprintf("timer %d kind=%d round=%d", n.id, t.Kind, t.Round), func() {
+		if inc != n.incarnation || n.timers[t.Kind] != token {
+			return
+		}
+		n.input(core.TimerFired{Kind: t.Kind, Round: t.Round})
+	})
+}
+
+// execute runs one ABCI block through the real executor and app, stores it, and hands the
+// result back to the core after the current actions.
+func (n *instance) execute(d core.DeliverABCIBlock) {
+	b := d.Block
+	_, result, err := n.exec.Execute(context.Background(), &b)
+	if err != nil {
+		n.s.violate("exec", fmt.Sprintf("instance %d: %v", n.id, err))
+		n.halted = true
+		return
+	}
+	next, afterNext := n.exec.ValidatorSets()
+	n.disk.write([]record{{executed: &executedRecord{block: b, result: result, next: next, afterNext: afterNext}}})
+	n.disk.sync() // the block store commits each height with a synced batch
+	n.s.committed(n, &b, result.AppHash)
+	if _, err := n.pool.Update(context.Background(), b.Txs); err != nil {
+		n.s.violate("exec", fmt.Sprintf("instance %d mempool update: %v", n.id, err))
+	}
+	n.inbox = append(n.inbox, result)
+}
+
+// submit is a client handing a transaction to this instance; it returns whether the
+// instance acknowledged it (CheckTx passed and it is in the mempool).
+func (n *instance) submit(tx []byte) bool {
+	if !n.up || n.halted {
+		return false
+	}
+	res, err := n.pool.CheckTx(context.Background(), tx)
+	if err != nil || res.Code != abci.CodeTypeOK {
+		return false
+	}
+	n.offerPayload()
+	return true
+}
+
+func (n *instance) offerPayload() {
+	if txs := n.pool.Reap(1<<20, 0); len(txs) > 0 {
+		n.input(core.PayloadAvailable{Txs: txs})
+	}
+}
+
+// receive decodes a message with the node's size-limited decoder and feeds the core.
+func (n *instance) receive(fromInstance int, payload []byte) {
+	if !n.up || n.halted {
+		return
+	}
+	msg, err := wire.Decode(payload, n.s.limits)
+	if err != nil {
+		n.s.stats.MessagesRejected++
+		return
+	}
+	from := n.s.instances[fromInstance].author
+	switch {
+	case msg.Block != nil:
+		n.input(core.BlockReceived{From: from, Block: msg.Block})
+	case msg.IsFetchRequest():
+		n.input(core.FetchRequested{From: from, Refs: msg.FetchRequest})
+	case msg.IsFetchResponse():
+		n.input(core.BlocksFetched{From: from, Blocks: msg.FetchResponse})
+	}
+}
+
+// appConns joins the consensus and query connections into what the handshake needs.
+type appConns struct {
+	proxy.AppConnConsensus
+	query proxy.AppConnQuery
+}
+
+func (a appConns) Info(ctx context.Context, req *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	return a.query.Info(ctx, req)
+}
+
+// storedResults lists the execution result of every stored height, which Restore needs to
+// rebuild the committees of later epochs.
+func storedResults(executed []executedRecord) []core.ExecutionResult {
+	out := make([]core.ExecutionResult, len(executed))
+	for i, e := range executed {
+		out[i] = e.result
+	}
+	return out
+}

@@ -1,0 +1,73 @@
+package sim
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Stats counts what a run did and which faults it injected.
+type Stats struct {
+	Events              uint64
+	MessagesSent        uint64
+	MessagesDropped     uint64
+	MessagesDuplicated  uint64
+	MessagesPartitioned uint64
+	MessagesRejected    uint64 // failed to decode or validate at the receiver
+	Faults              map[string]int
+	Heights             int64 // the lowest final height among honest instances that were up
+	TxsSubmitted        int
+	TxsAcknowledged     int
+	TxsExcused          int // acknowledged by a node that crashed before proposing them
+	TxsCommitted        int
+	SupplyChecks        int // S6 checks run (one per honest instance, at the heal and the end)
+}
+
+func (s *Stats) fault(kind string) {
+	if s.Faults == nil {
+		s.Faults = map[string]int{}
+	}
+	s.Faults[kind]++
+}
+
+// add accumulates o into s (for a summary over many seeds).
+func (s *Stats) add(o *Stats) {
+	s.Events += o.Events
+	s.MessagesSent += o.MessagesSent
+	s.MessagesDropped += o.MessagesDropped
+	s.MessagesDuplicated += o.MessagesDuplicated
+	s.MessagesPartitioned += o.MessagesPartitioned
+	s.MessagesRejected += o.MessagesRejected
+	for k, v := range o.Faults {
+		s.fault(k)
+		s.Faults[k] += v - 1
+	}
+	s.Heights += o.Heights
+	s.TxsSubmitted += o.TxsSubmitted
+	s.TxsAcknowledged += o.TxsAcknowledged
+	s.TxsExcused += o.TxsExcused
+	s.TxsCommitted += o.TxsCommitted
+	s.SupplyChecks += o.SupplyChecks
+}
+
+// FaultSummary lists faults by type, most frequent first.
+func (s *Stats) FaultSummary() string {
+	kinds := make([]string, 0, len(s.Faults))
+	for k := range s.Faults {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool {
+		if s.Faults[kinds[i]] != s.Faults[kinds[j]] {
+			return s.Faults[kinds[i]] > s.Faults[kinds[j]]
+		}
+		return kinds[i] < kinds[j]
+	})
+	var b strings.Builder
+	for i, k := range kinds {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %d", k, s.Faults[k])
+	}
+	return b.String()
+}
