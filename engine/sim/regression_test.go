@@ -1,0 +1,35 @@
+package sim
+
+import (
+	"testing"
+	"time"
+)
+
+// TestRegressionSeeds replays the seeds that found bugs while the simulator was built. Each
+// one failed before its fix.
+func TestRegressionSeeds(t *testing.T) {
+	cases := []struct {
+		found string
+		opt   Options
+	}{
+		// Every node waited forever after a partition healed: blocks lost to it were never
+		// sent again. Fixed by the core's resync timer.
+		{"stall after a partition", Options{Seed: 24, Byzantine: -1}},
+		// An equivocator's ordered evidence made kvstore return validator updates, which
+		// halted every honest core until epoch change existed.
+		{"validator updates from punished equivocation", Options{Seed: 4, Validators: 4, Byzantine: 1, Behaviours: []string{"equivocate"}}},
+		{"amnesia evidence at height 1", Options{Seed: 1, Byzantine: -1}},
+		// Twins' evidence across an epoch change, and restarts that need stored results.
+		{"twins across epochs", Options{Seed: 22, Byzantine: -1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.found, func(t *testing.T) {
+			opt := tc.opt
+			opt.Duration = 60 * time.Second
+			res := Run(opt)
+			for _, v := range res.Violations {
+				t.Errorf("%v (replay: %s)", v, Replay(res, opt))
+			}
+		})
+	}
+}
