@@ -93,7 +93,13 @@ func Open(creator proxy.ClientCreator, logger zerolog.Logger) (*Conns, error) {
 	for _, name := range []string{"query", "snapshot", "mempool", "consensus"} {
 		client, err := creator.NewABCIClient()
 		if err == nil {
-			client.SetLogger(logging.Comet(logger.With().Str("module", "abci-client").Str("connection", name).Logger()))
+			// cometbft's clients log every service start and stop at INFO; only their
+			// warnings and errors tell an operator something.
+			clientLog := logger.With().Str("module", "abci-client").Str("connection", name).Logger()
+			if clientLog.GetLevel() < zerolog.WarnLevel {
+				clientLog = clientLog.Level(zerolog.WarnLevel)
+			}
+			client.SetLogger(logging.Comet(clientLog))
 			err = client.Start()
 		}
 		if err != nil {

@@ -43,15 +43,18 @@ type Executed struct {
 type Executor struct {
 	app        Consensus
 	lastHeight int64
+	// last signed the last executed height (nil before the first): the set the next
+	// height's DecidedLastCommit lists.
+	last *cmttypes.ValidatorSet
 	// sets[0] signs the next height to execute, sets[1] the one after (updates returned at
 	// H take effect at H+2).
 	sets [2]*cmttypes.ValidatorSet
 }
 
 // New returns an executor whose next height is lastHeight+1, with the validator sets of
-// heights lastHeight+1 and lastHeight+2.
-func New(app Consensus, lastHeight int64, next, afterNext *cmttypes.ValidatorSet) *Executor {
-	return &Executor{app: app, lastHeight: lastHeight, sets: [2]*cmttypes.ValidatorSet{next, afterNext}}
+// heights lastHeight, lastHeight+1 and lastHeight+2 (last is nil when nothing was executed).
+func New(app Consensus, lastHeight int64, last, next, afterNext *cmttypes.ValidatorSet) *Executor {
+	return &Executor{app: app, lastHeight: lastHeight, last: last, sets: [2]*cmttypes.ValidatorSet{next, afterNext}}
 }
 
 // LastHeight is the last executed height.
@@ -62,17 +65,29 @@ func (e *Executor) ValidatorSets() (next, afterNext *cmttypes.ValidatorSet) {
 	return e.sets[0], e.sets[1]
 }
 
-// Request builds FinalizeBlock's request for b; total power is that of the validator set
-// that signed the previous height, which misbehavior reports.
-func Request(b *order.ABCIBlock, totalPower int64) *abci.RequestFinalizeBlock {
-	votes := make([]abci.VoteInfo, len(b.DecidedLastCommit))
-	for i, v := range b.DecidedLastCommit {
-		flag := cmtproto.BlockIDFlagAbsent
-		if v.Signed {
-			flag = cmtproto.BlockIDFlagCommit
+// Request builds FinalizeBlock's request for b. lastSet signed the previous height (nil at
+// the initial height): DecidedLastCommit lists exactly its validators, in its order, COMMIT
+// for those the cut found attesting. The two differ when an epoch outlives a validator
+// update (the DAG committee changes only at epoch ends, the app's set at H+2), and apps
+// (the Cosmos SDK's slashing among them) require every listed address to be a validator
+// of that height. totalPower is that of the set signing b, which misbehavior reports.
+func Request(b *order.ABCIBlock, lastSet *cmttypes.ValidatorSet, totalPower int64) *abci.RequestFinalizeBlock {
+	var votes []abci.VoteInfo
+	if lastSet != nil {
+		signed := make(map[string]bool, len(b.DecidedLastCommit))
+		for _, v := range b.DecidedLastCommit {
+			if v.Signed {
+				signed[string(address(v.PubKey))] = true
+			}
 		}
-		votes[i] = abci.VoteInfo{Validator: abci.Validator{Address: address(v.PubKey), Power: v.Power},
-			BlockIdFlag: flag}
+		votes = make([]abci.VoteInfo, len(lastSet.Validators))
+		for i, v := range lastSet.Validators {
+			flag := cmtproto.BlockIDFlagAbsent
+			if signed[string(v.Address)] {
+				flag = cmtproto.BlockIDFlagCommit
+			}
+			votes[i] = abci.VoteInfo{Validator: abci.Validator{Address: v.Address, Power: v.VotingPower}, BlockIdFlag: flag}
+		}
 	}
 	// One misbehavior per validator per block: an equivocator can sign two blocks in every
 	// DAG round, and apps (CometBFT's kvstore among them) answer each report with a power
@@ -143,7 +158,7 @@ func (e *Executor) Execute(ctx context.Context, b *order.ABCIBlock) (*Executed, 
 		return nil, core.ExecutionResult{}, fmt.Errorf("execute height %d: the app is at height %d, want %d next",
 			b.Height, e.lastHeight, e.lastHeight+1)
 	}
-	req := Request(b, e.sets[0].TotalVotingPower())
+	req := Request(b, e.last, e.sets[0].TotalVotingPower())
 	req.Misbehavior = e.stillInSet(req.Misbehavior)
 	res, err := e.app.FinalizeBlock(ctx, req)
 	if err != nil {
@@ -170,6 +185,7 @@ func (e *Executor) Execute(ctx context.Context, b *order.ABCIBlock) (*Executed, 
 	out := &Executed{Request: req, Response: res, RetainHeight: commit.RetainHeight,
 		ResultsHash: cmttypes.NewResults(res.TxResults).Hash(), NextValidatorsHash: after.Hash()}
 	e.lastHeight = b.Height
+	e.last = e.sets[0]
 	e.sets = [2]*cmttypes.ValidatorSet{e.sets[1], after}
 
 	result := core.ExecutionResult{Height: b.Height, AppHash: res.AppHash, ResultsHash: out.ResultsHash,

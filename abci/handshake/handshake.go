@@ -108,7 +108,17 @@ func Run(ctx context.Context, app App, store Store, gen Genesis) (*Result, error
 			next, afterNext = res.InitialValidators, res.InitialValidators
 		}
 	}
-	res.Executor = exec.New(app, appHeight, next, afterNext)
+	var last *cmttypes.ValidatorSet // the set of appHeight, which the next height's last commit lists
+	if appHeight > 0 {
+		if last, _, err = store.ValidatorSets(appHeight - 1); err != nil || last == nil {
+			// Nothing stored below the initial height (1 or genesis' initial_height): the
+			// genesis set signed it.
+			if last, _, err = store.ValidatorSets(0); err != nil || last == nil {
+				return nil, fmt.Errorf("handshake: no validator set stored for height %d (%v)", appHeight, err)
+			}
+		}
+	}
+	res.Executor = exec.New(app, appHeight, last, next, afterNext)
 	for h := appHeight + 1; h <= storeHeight; h++ {
 		b, stored, err := store.Executed(h)
 		if err != nil {

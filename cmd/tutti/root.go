@@ -30,6 +30,7 @@ func newRootCommand() *cobra.Command {
 		newResetAllCommand(),
 		newTestnetCommand(),
 		newSimCommand(),
+		newStartCommand(),
 		ledgercli.Command(),
 	)
 	return root

@@ -63,7 +63,7 @@ liveness. A failure prints its seed, the violated property and the command that 
 				res := sim.Run(opt)
 				fmt.Fprintf(out, "seed %d: %d validators (powers %v), byzantine %v, trace %x\n",
 					res.Seed, res.Validators, res.Powers, res.Byzantine, res.TraceHash[:8])
-				fmt.Fprintf(out, "height %d, faults: %s\n", res.Heights, res.Stats.FaultSummary())
+				fmt.Fprintf(out, "height %d, epoch %d, faults: %s\n", res.Heights, res.Stats.Epochs, res.Stats.FaultSummary())
 				fmt.Fprintf(out, "transactions: %d submitted, %d acknowledged, %d committed, %d excused\n",
 					res.Stats.TxsSubmitted, res.Stats.TxsAcknowledged, res.Stats.TxsCommitted, res.Stats.TxsExcused)
 				if res.Failed() {

@@ -151,7 +151,7 @@ func Default() *Config {
 			MaxEmptyBlockInterval: Duration(time.Second),
 			BlockMaxBytes:         4 << 20,
 			DAGBlockMaxBytes:      2 << 20,
-			MinEpochRounds:        10,
+			MinEpochRounds:        50,
 			MaxForwardTimeDrift:   Duration(500 * time.Millisecond),
 		},
 		TxIndex: TxIndexConfig{Indexer: "kv"},

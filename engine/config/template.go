@@ -126,6 +126,13 @@ max_tx_bytes = {{.Mempool.MaxTxBytes}}
 cache_size = {{.Mempool.CacheSize}}
 
 [consensus]
+# CHAIN RULES: leader_slots_per_round, gc_depth, block_target_interval,
+# max_empty_block_interval, block_max_bytes and min_epoch_rounds decide what is ordered and
+# how it is cut into blocks. Every validator of a chain must use the same values (those
+# tutti testnet writes); a validator with other values computes other blocks and halts on
+# the first app-hash disagreement. leader_timeout, min_round_delay, dag_block_max_bytes
+# and max_forward_time_drift are this node's own.
+
 # Leader slots per DAG round; 0 means every validator is a leader slot in every round,
 # which keeps any single proposer off the critical path.
 leader_slots_per_round = {{.Consensus.LeaderSlotsPerRound}}
@@ -151,7 +158,10 @@ block_max_bytes = {{.Consensus.BlockMaxBytes}}
 # Largest DAG block this validator proposes, payload included.
 dag_block_max_bytes = {{.Consensus.DAGBlockMaxBytes}}
 
-# Minimum length of an epoch in rounds: validator updates arriving sooner wait for it.
+# Minimum length of an epoch in rounds. A validator update changes the app's validator set
+# at H+2 as in CometBFT, but the DAG committee (who orders) changes only at the first block
+# this many rounds into the epoch; until then the new validators are listed ABSENT in
+# DecidedLastCommit and removed ones still order.
 min_epoch_rounds = {{.Consensus.MinEpochRounds}}
 
 # Blocks stamped further in the future than this are held back until their time, not rejected.

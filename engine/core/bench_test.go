@@ -36,7 +36,7 @@ func benchDAG(b *testing.B, n, rounds, txsPerBlock int) (Config, []*types.Block,
 			}
 			blk := &types.Block{Epoch: 1, Round: round, Author: a, TimeMs: cfg.Epoch.GenesisTimeMs + int64(r)*100,
 				Parents: parents, Txs: txs}
-			blk.Signature = signers[a].SignAnyway(types.SignBytes(cfg.ChainID, 1, round, a, blk.Digest()))
+			blk.Signature = signers[a].SignAnyway(types.SignBytes(cfg.ChainID, round, blk.Digest()))
 			cur[a] = blk
 			all = append(all, blk)
 		}

@@ -61,6 +61,13 @@ type Mutations struct {
 	BroadcastBeforePersist bool
 }
 
+// DefaultMinEpochRounds is the least number of DAG rounds an epoch lasts (DESIGN §3).
+// An epoch change restarts the DAG, so an app that changes powers in every block (CometBFT's
+// kvstore punishing each ordered equivocation does) would otherwise spend its time changing
+// epochs. At the default round pace (tens of milliseconds) it delays a validator update's
+// effect on who orders by a few seconds; the app's own set changes at H+2 regardless.
+const DefaultMinEpochRounds = 50
+
 // DefaultConfig fills the tunables with the values the design starts from.
 func DefaultConfig(chainID string, epoch types.Epoch) Config {
 	return Config{ChainID: chainID, Epoch: epoch, Limits: types.DefaultBlockLimits(),
@@ -68,7 +75,7 @@ func DefaultConfig(chainID string, epoch types.Epoch) Config {
 		LeaderTimeout: 250 * time.Millisecond, MinRoundDelay: 50 * time.Millisecond,
 		MaxBlockTxs: 5000, MaxBlockTxBytes: 2 << 20, MaxPendingTxBytes: 16 << 20, FetchBatch: 64,
 		Cut: order.CutConfig{ChainID: chainID, InitialHeight: 1, MaxBytes: 16 << 20,
-			TargetIntervalMs: 0, MaxEmptyIntervalMs: 1000}}
+			TargetIntervalMs: 0, MaxEmptyIntervalMs: 1000, MinEpochRounds: DefaultMinEpochRounds}}
 }
 
 func (c *Config) check() error {

@@ -85,7 +85,7 @@ func New(cfg Config, self int, signer types.Signer, verifier types.Verifier) (*C
 		committer: commit.New(d, decide, sched),
 		lin: order.NewLinearizer(order.LinearizerConfig{GCDepth: cfg.GCDepth, DedupeRounds: cfg.DedupeRounds,
 			NoSlotGuard: cfg.Mutations.NoSlotGuard}, d),
-		cutter:       order.NewCutter(cfg.Cut, cfg.Epoch.Committee, cfg.Epoch.Number, cfg.Epoch.GenesisTimeMs),
+		cutter:       order.NewCutter(cfg.Cut, cfg.Epoch.Committee, cfg.Epoch.Number, cfg.Epoch.StartRound, cfg.Epoch.GenesisTimeMs),
 		lastOwnRound: cfg.Epoch.StartRound, included: make([]uint64, cfg.Epoch.Committee.Size()),
 		missing: map[types.Ref]int{}, deliveredHash: map[int64][]byte{}, executed: map[int64][]byte{},
 		quorumAppHash: map[int64][]byte{}, nextValidators: map[int64][]types.Validator{}}

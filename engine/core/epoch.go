@@ -120,7 +120,7 @@ func (c *Core) enterEpoch(next types.Epoch) {
 	}
 	c.committer = commit.New(c.dag, decide, commit.NewSchedule(next.Committee, c.cfg.LeaderSlots, c.cfg.ReputationWindow, next.StartRound))
 	c.lin = c.lin.Successor(c.dag)
-	c.cutter = c.cutter.Successor(next.Committee, next.Number)
+	c.cutter = c.cutter.Successor(next.Committee, next.Number, next.StartRound)
 	if c.lastOwnRound < next.StartRound {
 		c.lastOwnRound = next.StartRound
 	}

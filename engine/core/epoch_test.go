@@ -18,9 +18,9 @@ type watchedSigner struct {
 	rounds []uint64
 }
 
-func (w *watchedSigner) Sign(round uint64, signBytes []byte) ([]byte, error) {
+func (w *watchedSigner) SignBlock(chainID string, round uint64, digest types.Digest) ([]byte, error) {
 	w.rounds = append(w.rounds, round)
-	return w.MemSigner.Sign(round, signBytes)
+	return w.MemSigner.SignBlock(chainID, round, digest)
 }
 
 // newEpochCluster runs n nodes of which the first m form the genesis committee; the others

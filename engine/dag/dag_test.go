@@ -36,7 +36,7 @@ func signed(td *TextDAG, mutate func(b *types.Block)) *types.Block {
 	b := &types.Block{Epoch: 1, Round: 2, Author: 0, TimeMs: 5000, Parents: parents, Txs: [][]byte{[]byte("x")}}
 	mutate(b)
 	if b.Signature == nil {
-		b.Signature = td.Signers[b.Author%len(td.Signers)].SignAnyway(types.SignBytes(td.ChainID, b.Epoch, b.Round, b.Author, b.Digest()))
+		b.Signature = td.Signers[b.Author%len(td.Signers)].SignAnyway(types.SignBytes(td.ChainID, b.Round, b.Digest()))
 	}
 	return b
 }
@@ -74,7 +74,7 @@ func TestValidationRejectsWithReason(t *testing.T) {
 			b := signed(td, tc.mutate)
 			if name == "signed by another" {
 				// Signed with A's key but claiming to be B.
-				b.Signature = td.Signers[0].SignAnyway(types.SignBytes(td.ChainID, b.Epoch, b.Round, b.Author, b.Digest()))
+				b.Signature = td.Signers[0].SignAnyway(types.SignBytes(td.ChainID, b.Round, b.Digest()))
 			}
 			_, err := td.DAG.Add(b)
 			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.reason) {

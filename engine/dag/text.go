@@ -217,7 +217,7 @@ func (t *TextDAG) AddBlock(author int, round uint64, parents []*types.Block, opt
 	if twin != (t.byName[Letter(author)+strconv.FormatUint(round, 10)] != nil) {
 		return nil, fmt.Errorf("block %s: a twin needs a first block and a first block no twin", name)
 	}
-	b.Signature = t.Signers[author].SignAnyway(types.SignBytes(t.ChainID, b.Epoch, b.Round, b.Author, b.Digest()))
+	b.Signature = t.Signers[author].SignAnyway(types.SignBytes(t.ChainID, b.Round, b.Digest()))
 	if _, err := t.DAG.Add(b); err != nil {
 		return nil, fmt.Errorf("block %s: %w", name, err)
 	}

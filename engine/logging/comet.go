@@ -33,7 +33,14 @@ func fields(e *zerolog.Event, kv []any) *zerolog.Event {
 			e = e.AnErr(fmt.Sprint(kv[i]), err)
 			continue
 		}
-		e = e.Interface(fmt.Sprint(kv[i]), kv[i+1])
+		switch v := kv[i+1].(type) {
+		case string, bool, int, int64, uint64, float64, []byte:
+			e = e.Interface(fmt.Sprint(kv[i]), v)
+		default:
+			// Services log themselves and other structs: their text form, never a JSON
+			// marshalling error in place of the value.
+			e = e.Str(fmt.Sprint(kv[i]), fmt.Sprint(v))
+		}
 	}
 	return e
 }

@@ -16,6 +16,12 @@ type CutConfig struct {
 	TargetIntervalMs int64
 	// MaxEmptyIntervalMs: a block without content closes only after this long.
 	MaxEmptyIntervalMs int64
+	// MinEpochRounds: an epoch ends at a validator-set change only once a block closes with
+	// a leader at least this many rounds above the epoch's genesis round. An app that
+	// changes powers every block then starts a new DAG every MinEpochRounds rounds, not
+	// every block; meanwhile the set it returned signs ABCI heights (H+2, as in CometBFT)
+	// while the old committee keeps ordering. Every node must use the same value.
+	MinEpochRounds uint64
 }
 
 // QuorumResult is the execution outcome of one height attested by quorum stake.
@@ -27,11 +33,13 @@ type QuorumResult struct {
 
 // Cutter groups commits into ABCI blocks deterministically (DESIGN §3).
 type Cutter struct {
-	cfg       CutConfig
-	committee *types.Committee
-	epoch     uint64
-	// lastCommittee is the validator set of the height before the one being built, which
-	// its DecidedLastCommit lists: the committee itself, except in an epoch's first block.
+	cfg        CutConfig
+	committee  *types.Committee
+	epoch      uint64
+	startRound uint64 // the epoch's genesis round
+	// lastCommittee is the committee that could attest the height before the one being
+	// built, which its DecidedLastCommit lists: the committee itself, except in an epoch's
+	// first block. The executor maps it onto the app's validator set of that height.
 	lastCommittee *types.Committee
 	// ended: the last block closed had a quorum attest a validator set for the height after
 	// it other than this committee, so this epoch orders nothing more.
@@ -50,22 +58,23 @@ type Cutter struct {
 }
 
 // NewCutter starts cutting at cfg.InitialHeight.
-func NewCutter(cfg CutConfig, committee *types.Committee, epoch uint64, genesisTimeMs int64) *Cutter {
+func NewCutter(cfg CutConfig, committee *types.Committee, epoch, startRound uint64, genesisTimeMs int64) *Cutter {
 	if cfg.InitialHeight <= 0 {
 		cfg.InitialHeight = 1
 	}
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = 4 << 20
 	}
-	return &Cutter{cfg: cfg, committee: committee, lastCommittee: committee, epoch: epoch, height: cfg.InitialHeight,
+	return &Cutter{cfg: cfg, committee: committee, lastCommittee: committee, epoch: epoch, startRound: startRound,
+		height:     cfg.InitialHeight,
 		lastTimeMs: genesisTimeMs, attestation: map[int64]map[int]*types.Attestation{}}
 }
 
 // Successor continues the chain in the next epoch, cut from the new committee's DAG: the
 // heights, time and hash chain go on, transactions ordered but carried past MaxBytes stay
 // first in line, and the next block's DecidedLastCommit lists this epoch's committee.
-func (c *Cutter) Successor(committee *types.Committee, epoch uint64) *Cutter {
-	return &Cutter{cfg: c.cfg, committee: committee, lastCommittee: c.committee, epoch: epoch,
+func (c *Cutter) Successor(committee *types.Committee, epoch, startRound uint64) *Cutter {
+	return &Cutter{cfg: c.cfg, committee: committee, lastCommittee: c.committee, epoch: epoch, startRound: startRound,
 		height: c.height, lastTimeMs: c.lastTimeMs, lastBlockHash: c.lastBlockHash,
 		pendingTxs: c.pendingTxs, pendingSize: c.pendingSize,
 		attestation: map[int64]map[int]*types.Attestation{}}
@@ -212,9 +221,10 @@ func (c *Cutter) close() ABCIBlock {
 		for i, v := range c.lastCommittee.Validators {
 			b.DecidedLastCommit[i] = CommitVote{ValidatorIndex: i, PubKey: v.PubKey, Power: v.Power, Signed: signed[string(v.PubKey)]}
 		}
-		if string(q.Result.NextValidatorsHash) != string(c.committee.Hash()) {
-			// FinalizeBlock(K-1) changed the set of K+1 (updates take effect at H+2): K is
-			// this epoch's last block and K+1 is ordered by the new committee's DAG.
+		if string(q.Result.NextValidatorsHash) != string(c.committee.Hash()) && last.Leader.Round >= c.startRound+c.cfg.MinEpochRounds {
+			// The set of K+1 differs from this committee (updates take effect at H+2) and
+			// the epoch is old enough: K is this epoch's last block and K+1 is ordered by
+			// the new committee's DAG, whose committee is exactly the set of K+1.
 			b.EndsEpoch = true
 			c.ended, c.endingHash = true, q.Result.NextValidatorsHash
 		}

@@ -37,7 +37,7 @@ func attest(com *types.Committee, author int, b ABCIBlock, app string) AuthoredA
 
 func TestCutWaitsForAttestationQuorum(t *testing.T) {
 	com := cutCommittee(t, 1, 1, 1, 97)
-	cut := NewCutter(CutConfig{ChainID: "c", InitialAppHash: []byte("genesis"), MaxEmptyIntervalMs: 1000}, com, 1, 0)
+	cut := NewCutter(CutConfig{ChainID: "c", InitialAppHash: []byte("genesis"), MaxEmptyIntervalMs: 1000}, com, 1, 1, 0)
 	if got := cut.Add(commitAt(1, 0, 10)); len(got) != 0 {
 		t.Fatal("an empty commit must not close a block before the max empty interval")
 	}
@@ -84,7 +84,7 @@ func TestCutWaitsForAttestationQuorum(t *testing.T) {
 
 func TestDecidedLastCommitMarksAbsentees(t *testing.T) {
 	com := cutCommittee(t, 1, 1, 1, 1)
-	cut := NewCutter(CutConfig{ChainID: "c"}, com, 1, 0)
+	cut := NewCutter(CutConfig{ChainID: "c"}, com, 1, 1, 0)
 	b1 := cut.Add(commitAt(1, 0, 10, "a"))[0]
 	c := commitAt(2, 1, 20, "b")
 	c.Attestations = []AuthoredAttestation{attest(com, 0, b1, "x"), attest(com, 2, b1, "x"), attest(com, 3, b1, "x"), attest(com, 1, b1, "fork")}
@@ -99,7 +99,7 @@ func TestDecidedLastCommitMarksAbsentees(t *testing.T) {
 
 func TestMaxBytesCarriesOverflowToNextBlock(t *testing.T) {
 	com := cutCommittee(t, 1)
-	cut := NewCutter(CutConfig{ChainID: "c", MaxBytes: 4}, com, 1, 0)
+	cut := NewCutter(CutConfig{ChainID: "c", MaxBytes: 4}, com, 1, 1, 0)
 	b1 := cut.Add(commitAt(1, 0, 10, "aa", "bb", "cc"))[0]
 	if len(b1.Txs) != 2 {
 		t.Fatalf("block 1 holds %d txs, want 2 (4 bytes)", len(b1.Txs))
@@ -114,7 +114,7 @@ func TestMaxBytesCarriesOverflowToNextBlock(t *testing.T) {
 
 func TestTargetIntervalBatchesCommits(t *testing.T) {
 	com := cutCommittee(t, 1)
-	cut := NewCutter(CutConfig{ChainID: "c", TargetIntervalMs: 100}, com, 1, 0)
+	cut := NewCutter(CutConfig{ChainID: "c", TargetIntervalMs: 100}, com, 1, 1, 0)
 	if len(cut.Add(commitAt(1, 0, 50, "a"))) != 0 {
 		t.Fatal("closed before the target interval")
 	}
@@ -140,7 +140,7 @@ func TestCommitTimeIsStakeWeightedMedian(t *testing.T) {
 	}
 	d2 := &types.Block{Epoch: 1, Round: 2, Author: 3, TimeMs: 7000,
 		Parents: []types.Ref{td.Block("D1").Ref(), td.Block("A1").Ref(), td.Block("B1").Ref(), td.Block("C1").Ref()}}
-	d2.Signature = td.Signers[3].SignAnyway(types.SignBytes(td.ChainID, 1, 2, 3, d2.Digest()))
+	d2.Signature = td.Signers[3].SignAnyway(types.SignBytes(td.ChainID, 2, d2.Digest()))
 	if _, err := td.DAG.Add(d2); err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestAttestedSetChangeEndsTheEpoch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cut := NewCutter(CutConfig{ChainID: "c", MaxBytes: 2}, com, 1, 0)
+	cut := NewCutter(CutConfig{ChainID: "c", MaxBytes: 2}, com, 1, 0, 0)
 	b1 := cut.Add(commitAt(1, 0, 10, "a"))[0]
 	c2 := commitAt(2, 1, 20, "b")
 	for a := 0; a < 3; a++ {
@@ -229,7 +229,7 @@ func TestAttestedSetChangeEndsTheEpoch(t *testing.T) {
 		t.Fatal("a commit after the epoch's last block was cut")
 	}
 
-	succ := cut.Successor(next, 2)
+	succ := cut.Successor(next, 2, 500)
 	if succ.NextHeight() != 4 {
 		t.Fatalf("next epoch starts at height %d, want 4", succ.NextHeight())
 	}
@@ -257,5 +257,48 @@ func TestAttestedSetChangeEndsTheEpoch(t *testing.T) {
 	}
 	if b4.EndsEpoch {
 		t.Fatal("block 4 ended the new epoch though its set is the one attested")
+	}
+}
+
+// TestYoungEpochDefersTheSetChange: with MinEpochRounds, an attested set change ends the
+// epoch only at the first block whose last leader is that many rounds above the epoch's
+// genesis round; until then blocks are cut as usual by the old committee, each attesting
+// the changed set.
+func TestYoungEpochDefersTheSetChange(t *testing.T) {
+	com := cutCommittee(t, 1, 1, 1, 1)
+	next, err := com.Successor([]types.Validator{{PubKey: []byte{0}, Power: 1}, {PubKey: []byte{1}, Power: 1},
+		{PubKey: []byte{2}, Power: 1}, {PubKey: []byte{3}, Power: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const start, minRounds = 100, 20
+	cut := NewCutter(CutConfig{ChainID: "c", MinEpochRounds: minRounds}, com, 1, start, 0)
+	prev := cut.Add(commitAt(1, 0, 10, "a"))[0]
+	for i, round := range []uint64{105, 110, 119, 120, 121} {
+		cm := commitAt(uint64(i+2), 1, int64(20+10*i), "t")
+		cm.Leader.Round = round
+		for a := 0; a < 3; a++ {
+			at := attest(com, a, prev, "x")
+			at.Attestation.NextValidatorsHash = next.Hash() // every height since 1 changed the set
+			cm.Attestations = append(cm.Attestations, at)
+		}
+		got := cut.Add(cm)
+		if round > start+minRounds {
+			if len(got) != 0 {
+				t.Fatalf("round %d: a block was cut after the epoch's last", round)
+			}
+			continue
+		}
+		if len(got) != 1 {
+			t.Fatalf("round %d: no block cut", round)
+		}
+		b := got[0]
+		if wantEnd := round >= start+minRounds; b.EndsEpoch != wantEnd {
+			t.Fatalf("block %d with leader round %d: ends epoch %v, want %v", b.Height, round, b.EndsEpoch, wantEnd)
+		}
+		prev = b
+	}
+	if _, ended := cut.EpochEnd(); !ended {
+		t.Fatal("the epoch never ended")
 	}
 }

@@ -25,7 +25,7 @@ func newFullPipeline(td *dag.TextDAG, d *dag.DAG) *fullPipeline {
 	p := &pipeline{td: td, committer: commit.New(d, c, commit.NewSchedule(c, 0, 0, 0)),
 		lin: NewLinearizer(LinearizerConfig{GCDepth: 6}, d)}
 	cut := NewCutter(CutConfig{ChainID: td.ChainID, MaxBytes: 600, TargetIntervalMs: 1500,
-		MaxEmptyIntervalMs: 4000}, c, td.Epoch.Number, td.Epoch.GenesisTimeMs)
+		MaxEmptyIntervalMs: 4000}, c, td.Epoch.Number, td.Epoch.StartRound, td.Epoch.GenesisTimeMs)
 	return &fullPipeline{pipeline: p, cutter: cut}
 }
 

@@ -95,7 +95,7 @@ func (n *instance) fork(b *types.Block, name string) *types.Block {
 	f.Txs = append(append([][]byte(nil), b.Txs...), []byte(forkMarker(name, b.Author, b.Round)))
 	n.s.submitted[string(f.Txs[len(f.Txs)-1])] = true // a valid tx, just not an honest one
 	d := f.Digest()
-	f.Signature = n.signer.signAnyway(types.SignBytes(chainID, f.Epoch, f.Round, f.Author, d))
+	f.Signature = n.signer.signAnyway(types.SignBytes(chainID, f.Round, d))
 	return &f
 }
 

@@ -213,6 +213,9 @@ func (s *Sim) finish(heightAtHeal map[string]int64) Result {
 	for _, n := range s.instances {
 		if s.honest(n.author) && n.up && s.logs[n.id] != nil {
 			live = append(live, s.logs[n.id])
+			if e := n.core.Stats().Epoch; e > s.stats.Epochs {
+				s.stats.Epochs = e
+			}
 		}
 	}
 	if len(live) < len(s.instancesOfHonest()) {

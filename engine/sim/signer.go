@@ -22,11 +22,11 @@ type signer struct {
 
 func newSigner(seed []byte) *signer { return &signer{key: ed25519.GenPrivKeyFromSecret(seed)} }
 
-func (s *signer) Sign(round uint64, signBytes []byte) ([]byte, error) {
+func (s *signer) SignBlock(chainID string, round uint64, digest types.Digest) ([]byte, error) {
 	if s.signed && round <= s.watermark {
 		return nil, fmt.Errorf("%w: round %d, last signed %d", types.ErrDoubleSign, round, s.watermark)
 	}
-	sig, err := s.key.Sign(signBytes)
+	sig, err := s.key.Sign(types.SignBytes(chainID, round, digest))
 	if err != nil {
 		return nil, err
 	}

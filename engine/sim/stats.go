@@ -15,7 +15,8 @@ type Stats struct {
 	MessagesPartitioned uint64
 	MessagesRejected    uint64 // failed to decode or validate at the receiver
 	Faults              map[string]int
-	Heights             int64 // the lowest final height among honest instances that were up
+	Heights             int64  // the lowest final height among honest instances that were up
+	Epochs              uint64 // the highest epoch an honest instance reached (1: no change)
 	TxsSubmitted        int
 	TxsAcknowledged     int
 	TxsExcused          int // acknowledged by a node that crashed before proposing them
@@ -43,6 +44,7 @@ func (s *Stats) add(o *Stats) {
 		s.Faults[k] += v - 1
 	}
 	s.Heights += o.Heights
+	s.Epochs += o.Epochs
 	s.TxsSubmitted += o.TxsSubmitted
 	s.TxsAcknowledged += o.TxsAcknowledged
 	s.TxsExcused += o.TxsExcused

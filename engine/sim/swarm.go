@@ -128,6 +128,7 @@ func (s Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "faults injected: %s\n", s.Stats.FaultSummary())
 	fmt.Fprintf(w, "messages: %d sent, %d dropped, %d duplicated, %d cut by partitions, %d rejected by receivers\n",
 		s.Stats.MessagesSent, s.Stats.MessagesDropped, s.Stats.MessagesDuplicated, s.Stats.MessagesPartitioned, s.Stats.MessagesRejected)
+	fmt.Fprintf(w, "epochs: %d (summed highest epoch per seed)\n", s.Stats.Epochs)
 	fmt.Fprintf(w, "checked: %d heights (summed lowest honest height per seed), %d transactions submitted, %d acknowledged, %d committed, %d excused (their node crashed before proposing them)\n",
 		s.Stats.Heights, s.Stats.TxsSubmitted, s.Stats.TxsAcknowledged, s.Stats.TxsCommitted, s.Stats.TxsExcused)
 	props := []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7", "L1"}

@@ -2,9 +2,12 @@ package types
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/cometbft/cometbft/libs/protoio"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 )
 
 // Attestation is a validator's signed statement (signed as part of its DAG block) that it
@@ -165,25 +168,40 @@ func BlockFromProto(p *BlockProto) (*Block, error) {
 	return b, nil
 }
 
-// signDomain separates block signatures from anything else a validator key signs.
-const signDomain = "tutti/dag-block/v1"
+// signTime is the timestamp of every block's canonical proposal. The block's own time is
+// inside the digest; a fixed one makes signing a round twice with the same block give the
+// same bytes, which privval answers with the same signature instead of a refusal.
+var signTime = time.Unix(0, 0).UTC()
 
-// SignBytes are the bytes an author signs for a block: domain, chain, epoch, slot and
-// digest. Binding chain and epoch stops a signature from being replayed elsewhere.
-func SignBytes(chainID string, epoch, round uint64, author int, digest Digest) []byte {
-	out := make([]byte, 0, len(signDomain)+len(chainID)+8+3*8+DigestSize)
-	out = append(out, signDomain...)
-	out = binary.AppendUvarint(out, uint64(len(chainID)))
-	out = append(out, chainID...)
-	out = binary.BigEndian.AppendUint64(out, epoch)
-	out = binary.BigEndian.AppendUint64(out, round)
-	out = binary.BigEndian.AppendUint64(out, uint64(author))
-	return append(out, digest[:]...)
+// SignBytes are the bytes an author signs for a block: CometBFT's canonical proposal for
+// chainID at height = DAG round, round 0, no POL round, block ID = the block's digest (as
+// hash and as a one-part part-set header). A privval signer (priv_validator_state.json,
+// tmkms, Horcrux) then applies its double-sign watermark to DAG rounds, which only go up,
+// across epochs too. The digest covers epoch, author and everything else in the block.
+func SignBytes(chainID string, round uint64, digest Digest) []byte {
+	p := cmtproto.CanonicalProposal{Type: cmtproto.ProposalType, Height: int64(round), Round: 0, POLRound: -1,
+		BlockID: &cmtproto.CanonicalBlockID{Hash: digest[:],
+			PartSetHeader: cmtproto.CanonicalPartSetHeader{Total: 1, Hash: digest[:]}},
+		Timestamp: signTime, ChainID: chainID}
+	bz, err := protoio.MarshalDelimited(&p)
+	if err != nil {
+		// Marshal of a well-formed in-memory message cannot fail; a failure here is a bug.
+		panic(fmt.Sprintf("marshal canonical proposal: %v", err))
+	}
+	return bz
+}
+
+// SignProposal is the proposal whose privval signature is a block's: the signer adapter
+// hands it to privval.FilePV.SignProposal, which signs SignBytes(chainID, round, digest).
+func SignProposal(round uint64, digest Digest) *cmtproto.Proposal {
+	return &cmtproto.Proposal{Type: cmtproto.ProposalType, Height: int64(round), Round: 0, PolRound: -1,
+		BlockID:   cmtproto.BlockID{Hash: digest[:], PartSetHeader: cmtproto.PartSetHeader{Total: 1, Hash: digest[:]}},
+		Timestamp: signTime}
 }
 
 // Sign fills the block's signature through the signer.
 func (b *Block) Sign(chainID string, s Signer) error {
-	sig, err := s.Sign(b.Round, SignBytes(chainID, b.Epoch, b.Round, b.Author, b.Digest()))
+	sig, err := s.SignBlock(chainID, b.Round, b.Digest())
 	if err != nil {
 		return err
 	}
@@ -199,7 +217,7 @@ func (b *Block) VerifySignature(chainID string, c *Committee, v Verifier) error 
 	if b.Author < 0 || b.Author >= c.Size() {
 		return fmt.Errorf("author %d not in committee of %d", b.Author, c.Size())
 	}
-	if !v.Verify(c.Validators[b.Author].PubKey, SignBytes(chainID, b.Epoch, b.Round, b.Author, b.Digest()), b.Signature) {
+	if !v.Verify(c.Validators[b.Author].PubKey, SignBytes(chainID, b.Round, b.Digest()), b.Signature) {
 		return ErrBadSignature
 	}
 	return nil
@@ -215,8 +233,8 @@ func (e *Equivocation) Verify(chainID string, c *Committee, v Verifier) error {
 		return errors.New("evidence digests not distinct and ordered")
 	}
 	pub := c.Validators[e.Author].PubKey
-	if !v.Verify(pub, SignBytes(chainID, e.Epoch, e.Round, e.Author, e.DigestA), e.SignatureA) ||
-		!v.Verify(pub, SignBytes(chainID, e.Epoch, e.Round, e.Author, e.DigestB), e.SignatureB) {
+	if !v.Verify(pub, SignBytes(chainID, e.Round, e.DigestA), e.SignatureA) ||
+		!v.Verify(pub, SignBytes(chainID, e.Round, e.DigestB), e.SignatureB) {
 		return fmt.Errorf("evidence: %w", ErrBadSignature)
 	}
 	return nil

@@ -57,15 +57,15 @@ func TestSignAndVerify(t *testing.T) {
 
 func TestMemSignerRefusesToSignARoundTwice(t *testing.T) {
 	s := NewMemSigner([]byte("k"))
-	if _, err := s.Sign(5, []byte("a")); err != nil {
+	if _, err := s.SignBlock("chain", 5, Digest{'a'}); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range []uint64{5, 4} {
-		if _, err := s.Sign(r, []byte("b")); !errors.Is(err, ErrDoubleSign) {
+		if _, err := s.SignBlock("chain", r, Digest{'b'}); !errors.Is(err, ErrDoubleSign) {
 			t.Fatalf("round %d signed again: %v", r, err)
 		}
 	}
-	if _, err := s.Sign(6, []byte("c")); err != nil {
+	if _, err := s.SignBlock("chain", 6, Digest{'c'}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -76,8 +76,8 @@ func TestEquivocationEvidence(t *testing.T) {
 	a, b := sampleBlock(), sampleBlock()
 	a.Author, b.Author = 0, 0
 	b.TimeMs++
-	a.Signature = s.SignAnyway(SignBytes("chain", a.Epoch, a.Round, a.Author, a.Digest()))
-	b.Signature = s.SignAnyway(SignBytes("chain", b.Epoch, b.Round, b.Author, b.Digest()))
+	a.Signature = s.SignAnyway(SignBytes("chain", a.Round, a.Digest()))
+	b.Signature = s.SignAnyway(SignBytes("chain", b.Round, b.Digest()))
 	e1, e2 := NewEquivocation(a, b), NewEquivocation(b, a)
 	if e1.DigestA != e2.DigestA || !bytes.Equal(e1.SignatureA, e2.SignatureA) {
 		t.Fatal("evidence must not depend on the order the blocks were seen")

@@ -7,10 +7,11 @@ import (
 	"github.com/cometbft/cometbft/crypto/ed25519"
 )
 
-// Signer signs this validator's blocks. It is told the round so that an implementation can
-// refuse to sign twice for one round (CometBFT's privval double-sign watermark).
+// Signer signs this validator's blocks: SignBytes(chainID, round, digest), which is
+// CometBFT's canonical proposal at height = round, so that a privval signer (a file, or a
+// remote signer such as tmkms) applies its double-sign watermark to DAG rounds.
 type Signer interface {
-	Sign(round uint64, signBytes []byte) ([]byte, error)
+	SignBlock(chainID string, round uint64, digest Digest) ([]byte, error)
 	PubKey() []byte
 }
 
@@ -46,12 +47,12 @@ func NewMemSigner(seed []byte) *MemSigner {
 	return &MemSigner{key: ed25519.GenPrivKeyFromSecret(seed)}
 }
 
-// Sign implements Signer.
-func (s *MemSigner) Sign(round uint64, signBytes []byte) ([]byte, error) {
+// SignBlock implements Signer.
+func (s *MemSigner) SignBlock(chainID string, round uint64, digest Digest) ([]byte, error) {
 	if s.signedOnce && round <= s.lastRound {
 		return nil, fmt.Errorf("%w: round %d, last signed %d", ErrDoubleSign, round, s.lastRound)
 	}
-	sig, err := s.key.Sign(signBytes)
+	sig, err := s.key.Sign(SignBytes(chainID, round, digest))
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,231 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/tutti-bft/tutti/abci/exec"
+	"github.com/tutti-bft/tutti/engine/core"
+	"github.com/tutti-bft/tutti/engine/order"
+	"github.com/tutti-bft/tutti/engine/store"
+	"github.com/tutti-bft/tutti/engine/types"
+	"github.com/tutti-bft/tutti/engine/wire"
+	"github.com/tutti-bft/tutti/p2p"
+)
+
+// progressEvery is how often INFO reports round progress.
+const progressEvery = 10 * time.Second
+
+// loop is the one goroutine that owns the core: every input goes through it, and the
+// actions each step returns are carried out in order before the next input.
+func (n *Node) loop(ctx context.Context) error {
+	defer close(n.done)
+	n.runActions(n.replay)
+	n.replay = nil
+	for _, in := range n.startup {
+		n.step(in)
+	}
+	progress := time.NewTicker(progressEvery)
+	defer progress.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-n.fatal:
+			return err
+		case err := <-n.conns.Failed():
+			return err
+		case r := <-n.results:
+			n.step(r)
+		case in := <-n.inputs:
+			n.step(in)
+		case <-n.txReady:
+			n.offerPayload()
+		case <-progress.C:
+			s := n.core.Stats()
+			n.log.Info().Uint64("round", s.Round).Int64("height", s.Height).Uint64("epoch", s.Epoch).
+				Uint64("commits", s.Commits).Uint64("skipped", s.Skipped).Int("peers", len(n.sw.Peers())).
+				Int("mempool", n.pool.Size()).Msg("progress")
+		}
+		if n.core.Halted() {
+			return fmt.Errorf("the engine halted to protect safety; see the ERROR above")
+		}
+	}
+}
+
+func (n *Node) step(in core.Input) {
+	n.runActions(n.core.Step(time.Now(), in))
+	if c := n.core.Epoch().Committee; c != n.committee.Load() {
+		n.committee.Store(c)
+		n.log.Info().Uint64("epoch", n.core.Epoch().Number).Int("validators", c.Size()).
+			Uint64("start_round", n.core.Epoch().StartRound).Int("validator_index", n.core.Self()).Msg("entered a new epoch")
+	}
+}
+
+// runActions carries out actions strictly in order: a synced persist completes before any
+// action after it (the broadcast of the block it holds among them) runs.
+func (n *Node) runActions(actions []core.Action) {
+	for _, a := range actions {
+		switch a := a.(type) {
+		case core.Persist:
+			if err := n.store.Persist(a); err != nil {
+				n.fail(fmt.Errorf("persist blocks: %w; the node stops rather than send what it could not store", err))
+				return
+			}
+			if a.Sync {
+				crashpoint("persist") // synced own block, not yet sent
+			}
+		case core.Broadcast:
+			n.broadcast(wire.BlockMessage(a.Block))
+		case core.SendTo:
+			n.sendTo(a.Peer, a.Msg)
+		case core.RequestBlocks:
+			n.sendTo(a.Peer, wire.FetchRequestMessage(a.Refs))
+		case core.SetTimer:
+			n.setTimer(a)
+		case core.DeliverABCIBlock:
+			n.deliver <- a.Block
+		case core.ReportEvidence:
+			n.log.Warn().Int("author", a.Evidence.Author).Uint64("round", a.Evidence.Round).Uint64("epoch", a.Evidence.Epoch).
+				Msg("a validator signed two blocks for one round; the evidence is ordered and reported to the app")
+		case core.PayloadDeclined:
+			n.pool.Return(a.Txs)
+		case core.Halt:
+			n.log.Error().Str("reason", a.Reason).Msg("engine halted: this node's state disagrees with a quorum; " +
+				"stop it, check the app for non-determinism, and resync its data")
+			return
+		}
+	}
+}
+
+func (n *Node) broadcast(m wire.Message) {
+	bz, err := wire.Encode(m)
+	if err != nil {
+		n.fail(fmt.Errorf("encode a message: %w", err))
+		return
+	}
+	n.sw.Broadcast(p2p.ChannelConsensus, bz)
+}
+
+// sendTo sends to the peer the core named; a validator whose peer is unknown yet is asked
+// through every peer.
+func (n *Node) sendTo(peer int, m wire.Message) {
+	bz, err := wire.Encode(m)
+	if err != nil {
+		n.fail(fmt.Errorf("encode a message: %w", err))
+		return
+	}
+	ch := p2p.ChannelSync
+	if id, ok := n.peers.peer(peer, n.committee.Load()); ok {
+		n.sw.TrySend(id, ch, bz)
+		return
+	}
+	n.sw.Broadcast(ch, bz)
+}
+
+func (n *Node) setTimer(t core.SetTimer) {
+	if old := n.timers[t.Kind]; old != nil {
+		old.Stop()
+	}
+	fired := core.TimerFired{Kind: t.Kind, Round: t.Round}
+	n.timers[t.Kind] = time.AfterFunc(time.Until(t.At), func() { n.input(fired) })
+}
+
+// offerPayload hands the core what the mempool holds beyond what it already has.
+func (n *Node) offerPayload() {
+	if txs := n.pool.Reap(int64(n.cfg.Consensus.DAGBlockMaxBytes), 0); len(txs) > 0 {
+		n.step(core.PayloadAvailable{Txs: txs})
+	}
+}
+
+// receive runs on a peer's reader goroutine: it decodes with the size-limited decoder,
+// verifies a broadcast block's signature here, off the loop (the core then finds it in the
+// cache), learns which validator the peer is, and queues the input. Blocking on a full
+// queue holds back reading from that peer: back-pressure.
+func (n *Node) receive(peer p2p.ID, ch p2p.ChannelID, bz []byte) {
+	m, err := wire.Decode(bz, n.limits)
+	if err != nil {
+		n.log.Debug().Str("peer", string(peer)).Err(err).Msg("undecodable message dropped")
+		return
+	}
+	committee := n.committee.Load()
+	switch {
+	case m.Block != nil:
+		b := m.Block
+		if b.Author >= 0 && b.Author < committee.Size() {
+			if b.VerifySignature(n.gen.ChainID, committee, n.verify) == nil {
+				n.peers.learn(committee.Validators[b.Author].PubKey, peer)
+			}
+		}
+		n.input(core.BlockReceived{From: n.peers.number(peer, committee), Block: b})
+	case m.IsFetchRequest():
+		n.input(core.FetchRequested{From: n.peers.number(peer, committee), Refs: m.FetchRequest})
+	case m.IsFetchResponse():
+		for _, b := range m.FetchResponse {
+			if b.Author >= 0 && b.Author < committee.Size() {
+				_ = b.VerifySignature(n.gen.ChainID, committee, n.verify) // warm the cache
+			}
+		}
+		n.input(core.BlocksFetched{From: n.peers.number(peer, committee), Blocks: m.FetchResponse})
+	}
+}
+
+// input queues an input for the loop from another goroutine; it gives up once the loop
+// has stopped, so no reader or timer goroutine is left waiting.
+func (n *Node) input(in core.Input) {
+	select {
+	case n.inputs <- in:
+	case <-n.done:
+	}
+}
+
+// peerUp and peerDown: the p2p layer logs connections (INFO) and losses; the node only
+// keeps its peer table current.
+func (n *Node) peerUp(p2p.PeerInfo) {}
+
+func (n *Node) peerDown(id p2p.ID, _ error) { n.peers.forget(id) }
+
+// executeLoop runs beside the loop: it executes each delivered ABCI block through the app,
+// stores it with one synced batch, updates the mempool and hands the result back.
+func (n *Node) executeLoop(ctx context.Context) {
+	for b := range n.deliver {
+		start := time.Now()
+		executed, result, err := n.exec.Execute(ctx, &b)
+		if err != nil {
+			n.fail(fmt.Errorf("execute height %d: %w", b.Height, err))
+			continue
+		}
+		crashpoint("commit")
+		next, afterNext := n.exec.ValidatorSets()
+		if err := n.store.SaveExecuted(storeExecuted(&b, executed, result, next, afterNext)); err != nil {
+			n.fail(fmt.Errorf("store executed height %d: %w", b.Height, err))
+			continue
+		}
+		n.height.Store(b.Height)
+		crashpoint("execute")
+		if _, err := n.pool.Update(ctx, b.Txs); err != nil {
+			n.fail(fmt.Errorf("mempool update after height %d: %w", b.Height, err))
+			continue
+		}
+		n.log.Info().Int64("height", b.Height).Int("txs", len(b.Txs)).Str("hash", fmt.Sprintf("%X", b.Hash)).
+			Str("app_hash", fmt.Sprintf("%X", result.AppHash)).Dur("exec", time.Since(start)).
+			Dur("latency", time.Since(time.UnixMilli(b.TimeMs))).Msg("committed")
+		n.results <- result
+		if n.pool.Size() > 0 {
+			select {
+			case n.txReady <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+func storeExecuted(b *order.ABCIBlock, e *exec.Executed, r core.ExecutionResult, next, afterNext *cmttypes.ValidatorSet) store.ExecutedHeight {
+	return store.ExecutedHeight{Block: b, Result: r, Response: e.Response, RetainHeight: e.RetainHeight,
+		NextValidators: next, AfterNextValidators: afterNext}
+}
+
+var _ types.Signer = (*PrivValSigner)(nil)
