@@ -112,9 +112,13 @@ func Run(ctx context.Context, app App, store Store, gen Genesis) (*Result, error
 	if appHeight > 0 {
 		if last, _, err = store.ValidatorSets(appHeight - 1); err != nil || last == nil {
 			// Nothing stored below the initial height (1 or genesis' initial_height): the
-			// genesis set signed it.
+			// genesis set signed it, as the store keeps it or the genesis lists it.
 			if last, _, err = store.ValidatorSets(0); err != nil || last == nil {
-				return nil, fmt.Errorf("handshake: no validator set stored for height %d (%v)", appHeight, err)
+				vals, err := cmttypes.PB2TM.ValidatorUpdates(gen.Request.Validators)
+				if err != nil || len(vals) == 0 {
+					return nil, fmt.Errorf("handshake: no validator set stored for height %d (%v)", appHeight, err)
+				}
+				last = cmttypes.NewValidatorSet(vals)
 			}
 		}
 	}
