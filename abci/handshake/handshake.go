@@ -12,6 +12,7 @@ import (
 	"fmt"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/proxy"
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/tutti-bft/tutti/abci/exec"
@@ -24,6 +25,21 @@ type App interface {
 	exec.Consensus
 	Info(ctx context.Context, req *abci.RequestInfo) (*abci.ResponseInfo, error)
 	InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error)
+}
+
+// AppConns joins an app's consensus and query connections into what the handshake needs
+// (Info goes over the query connection, as in CometBFT).
+func AppConns(consensus proxy.AppConnConsensus, query proxy.AppConnQuery) App {
+	return appConns{consensus, query}
+}
+
+type appConns struct {
+	proxy.AppConnConsensus
+	query proxy.AppConnQuery
+}
+
+func (a appConns) Info(ctx context.Context, req *abci.RequestInfo) (*abci.ResponseInfo, error) {
+	return a.query.Info(ctx, req)
 }
 
 // Store is the block store as the handshake reads it.

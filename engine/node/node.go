@@ -10,7 +10,6 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	"github.com/cometbft/cometbft/proxy"
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/rs/zerolog"
 
@@ -114,7 +113,7 @@ func Open(cfg *config.Config, logger zerolog.Logger) (n *Node, err error) {
 
 func (n *Node) handshakeAndRestore() error {
 	ctx := context.Background()
-	hs, err := handshake.Run(ctx, appConns{n.conns.Consensus, n.conns.Query}, n.store, handshake.Genesis{Request: n.initChainRequest()})
+	hs, err := handshake.Run(ctx, handshake.AppConns(n.conns.Consensus, n.conns.Query), n.store, handshake.Genesis{Request: n.initChainRequest()})
 	if err != nil {
 		return err
 	}
@@ -285,14 +284,4 @@ func (n *Node) fail(err error) {
 	case n.fatal <- err:
 	default:
 	}
-}
-
-// appConns joins the consensus and query connections into what the handshake needs.
-type appConns struct {
-	proxy.AppConnConsensus
-	query proxy.AppConnQuery
-}
-
-func (a appConns) Info(ctx context.Context, req *abci.RequestInfo) (*abci.ResponseInfo, error) {
-	return a.query.Info(ctx, req)
 }

@@ -95,7 +95,7 @@ func (n *instance) start() error {
 		CacheSize: 100000, Recheck: true}, proxy.NewAppConnMempool(client, proxy.NopMetrics()))
 
 	blocks, executed := n.disk.contents()
-	hs, err := handshake.Run(context.Background(), appConns{n.consensus, n.query}, blockStore(executed),
+	hs, err := handshake.Run(context.Background(), handshake.AppConns(n.consensus, n.query), blockStore(executed),
 		handshake.Genesis{Request: n.s.initChainRequest()})
 	if err != nil {
 		n.s.violate("S3", fmt.Sprintf("instance %d: %v", n.id, err))
@@ -297,16 +297,6 @@ func (n *instance) receive(fromInstance int, payload []byte) {
 	case msg.IsFetchResponse():
 		n.input(core.BlocksFetched{From: from, Blocks: msg.FetchResponse})
 	}
-}
-
-// appConns joins the consensus and query connections into what the handshake needs.
-type appConns struct {
-	proxy.AppConnConsensus
-	query proxy.AppConnQuery
-}
-
-func (a appConns) Info(ctx context.Context, req *abci.RequestInfo) (*abci.ResponseInfo, error) {
-	return a.query.Info(ctx, req)
 }
 
 // storedResults lists the execution result of every stored height, which Restore needs to

@@ -16,7 +16,7 @@ type Stats struct {
 	MessagesRejected    uint64 // failed to decode or validate at the receiver
 	Faults              map[string]int
 	Heights             int64  // the lowest final height among honest instances that were up
-	Epochs              uint64 // the highest epoch an honest instance reached (1: no change)
+	Epochs              uint64 // the highest epoch an honest instance reached (0: no change)
 	TxsSubmitted        int
 	TxsAcknowledged     int
 	TxsExcused          int // acknowledged by a node that crashed before proposing them
