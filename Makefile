@@ -27,7 +27,7 @@ unit:
 
 SIM_SEEDS ?= 500
 sim:
-	TUTTI_SIM_SEEDS=$(SIM_SEEDS) $(GO) test -count=1 -timeout 20m -v -run 'TestSwarm|TestCheckersCatchPlantedBugs|TestExternal|TestLedger|TestRegressionSeeds' ./engine/sim/
+	TUTTI_SIM_SEEDS=$(SIM_SEEDS) $(GO) test -count=1 -timeout 20m -v -run 'TestSwarm|TestCheckersCatchPlantedBugs|TestExternal|TestLedger|TestRegressionSeeds|TestCometBFTE2E' ./engine/sim/
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

@@ -38,9 +38,10 @@ type cluster struct {
 	sets    [][2][]types.Validator
 	updates map[int64][]ValidatorUpdate
 
-	observe    func(node int, a Action)      // sees every action before it runs
-	onHalt     func(node int, reason string) // nil: a halt fails the test
-	corruptApp int                           // node whose app hashes differ (-1: none)
+	observe    func(node int, a Action)                // sees every action before it runs
+	drop       func(from, to int, m wire.Message) bool // nil: the network loses nothing
+	onHalt     func(node int, reason string)           // nil: a halt fails the test
+	corruptApp int                                     // node whose app hashes differ (-1: none)
 }
 
 type envelope struct {
@@ -83,6 +84,11 @@ func newCluster(t testing.TB, n int, seed uint64, mutate func(*Config)) *cluster
 	for i := range powers {
 		powers[i] = 1
 	}
+	return newWeightedCluster(t, powers, seed, mutate)
+}
+
+func newWeightedCluster(t testing.TB, powers []int64, seed uint64, mutate func(*Config)) *cluster {
+	n := len(powers)
 	com, signers := testCommittee(t, powers)
 	cl := &cluster{t: t, n: n, signers: signers, now: time.UnixMilli(1_700_000_000_000),
 		rng: rand.New(rand.NewPCG(seed, 7)), timers: make([]map[TimerKind]SetTimer, n),
@@ -138,7 +144,7 @@ func applyUpdates(set []types.Validator, updates []ValidatorUpdate) []types.Vali
 }
 
 func (cl *cluster) send(from, to int, m wire.Message) {
-	if cl.crashed[from] || from == to {
+	if cl.crashed[from] || from == to || cl.drop != nil && cl.drop(from, to, m) {
 		return
 	}
 	bz, err := wire.Encode(m)

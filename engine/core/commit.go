@@ -33,6 +33,7 @@ func (c *Core) tryCommit() {
 			}
 			c.commits++
 			cm := c.lin.Linearize(d.Block)
+			c.noteOwnOrdered(cm)
 			for _, blk := range c.cutter.Add(cm) {
 				c.deliver(blk)
 				if nextHash, ended := c.cutter.EpochEnd(); ended && !c.halted {
@@ -141,6 +142,7 @@ func (c *Core) collectGarbage() {
 	if gc <= c.dag.GCRound() {
 		return
 	}
+	c.requeueCollected(c.dag.GCRound(), gc)
 	res := c.dag.SetGCRound(gc)
 	c.committer.Prune(gc)
 	c.absorb(res, -1)

@@ -36,13 +36,16 @@ type Core struct {
 	timedOut        bool
 	minDelayArmedAt uint64 // round for which a MinDelay timer is pending
 	included        []uint64
+	ownOrdered      map[uint64]bool // rounds of our blocks a commit ordered, above the GC round
+	requeued        uint64          // transactions put back from our collected, unordered blocks
 	pendingTxs      [][]byte
 	pendingTxBytes  int
 	pendingEvidence []types.Equivocation
 	attestation     *types.Attestation
 
 	// Fetching: refs we lack and how many peers we asked.
-	missing map[types.Ref]int
+	missing         map[types.Ref]int
+	missingAtResync map[types.Ref]bool // what was missing at the previous resync check
 
 	// ABCI bookkeeping.
 	deliveredHash   map[int64][]byte // height -> block hash, until we attest it
@@ -86,7 +89,7 @@ func New(cfg Config, self int, signer types.Signer, verifier types.Verifier) (*C
 		lin: order.NewLinearizer(order.LinearizerConfig{GCDepth: cfg.GCDepth, DedupeRounds: cfg.DedupeRounds,
 			NoSlotGuard: cfg.Mutations.NoSlotGuard}, d),
 		cutter:       order.NewCutter(cfg.Cut, cfg.Epoch.Committee, cfg.Epoch.Number, cfg.Epoch.StartRound, cfg.Epoch.GenesisTimeMs),
-		lastOwnRound: cfg.Epoch.StartRound, included: make([]uint64, cfg.Epoch.Committee.Size()),
+		lastOwnRound: cfg.Epoch.StartRound, included: make([]uint64, cfg.Epoch.Committee.Size()), ownOrdered: map[uint64]bool{},
 		missing: map[types.Ref]int{}, deliveredHash: map[int64][]byte{}, executed: map[int64][]byte{},
 		quorumAppHash: map[int64][]byte{}, nextValidators: map[int64][]types.Validator{}}
 	return c, nil
@@ -96,6 +99,7 @@ func New(cfg Config, self int, signer types.Signer, verifier types.Verifier) (*C
 type Stats struct {
 	Round, GCRound, Commits, Skipped, Rejected uint64
 	Epoch, EpochChanges                        uint64
+	Requeued                                   uint64 // txs put back from our collected, unordered blocks
 	Height                                     int64
 	Accepted, Suspended                        int
 }
@@ -105,7 +109,7 @@ func (c *Core) Stats() Stats {
 	a, s := c.dag.Size()
 	return Stats{Round: c.lastOwnRound, GCRound: c.dag.GCRound(), Commits: c.commits, Skipped: c.skipped,
 		Rejected: c.rejected, Height: c.lastHeight, Accepted: a, Suspended: s,
-		Epoch: c.cfg.Epoch.Number, EpochChanges: c.epochChanges}
+		Epoch: c.cfg.Epoch.Number, EpochChanges: c.epochChanges, Requeued: c.requeued}
 }
 
 // Halted reports whether the core stopped on a fork or safety violation.
@@ -257,12 +261,13 @@ func (c *Core) timer(t TimerFired) {
 		c.timedOut = true
 	}
 	if t.Kind == LeaderTimeout {
-		c.refetchMissing()
+		c.refetchMissing(nil)
 	}
 }
 
-// refetchMissing asks for every block we still miss, each time from the next peer in turn.
-func (c *Core) refetchMissing() {
+// refetchMissing asks for every block we still miss (only those in older, when it is not
+// nil), each time from the next peer in turn.
+func (c *Core) refetchMissing(older map[types.Ref]bool) {
 	if len(c.missing) == 0 {
 		return
 	}
@@ -271,6 +276,9 @@ func (c *Core) refetchMissing() {
 	for r := range c.missing {
 		if r.Round <= c.dag.GCRound() || c.dag.Contains(r) {
 			delete(c.missing, r)
+			continue
+		}
+		if older != nil && !older[r] {
 			continue
 		}
 		refs = append(refs, r)

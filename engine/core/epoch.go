@@ -125,6 +125,7 @@ func (c *Core) enterEpoch(next types.Epoch) {
 		c.lastOwnRound = next.StartRound
 	}
 	c.included = make([]uint64, next.Committee.Size())
+	c.ownOrdered = map[uint64]bool{}
 	c.roundEntered, c.timedOut, c.minDelayArmedAt = 0, false, 0
 	c.missing = map[types.Ref]int{}
 	c.pendingEvidence = nil // evidence names the old epoch; the new DAG refuses it
@@ -164,15 +165,13 @@ func (c *Core) unorderedOwnTxs() [][]byte {
 		return nil
 	}
 	var txs [][]byte
-	// The linearizer forgets ordered slots at its GC round, which may be above the DAG's
-	// until the next collection: below it nothing can be told apart.
-	from := max(c.dag.GCRound(), c.lin.GCRound()) + 1
-	if from <= c.cfg.Epoch.StartRound {
-		from = c.cfg.Epoch.StartRound + 1
-	}
+	// Rounds at or below the DAG's GC round were put back when collected (requeue.go).
+	// The linearizer forgets ordered slots at its own GC round, which may be above the
+	// DAG's until the next collection; ownOrdered still tells those rounds apart.
+	from := max(c.dag.GCRound(), c.cfg.Epoch.StartRound) + 1
 	for r := from; r <= c.dag.HighestRound(); r++ {
 		slot := types.Slot{Round: r, Author: c.self}
-		if c.lin.SlotOrdered(slot) {
+		if c.lin.SlotOrdered(slot) || c.ownOrdered[r] {
 			continue
 		}
 		// Only the first block of the slot: the one we built (a twin would be another's

@@ -1,0 +1,63 @@
+package core
+
+import (
+	"github.com/tutti-bft/tutti/engine/order"
+	"github.com/tutti-bft/tutti/engine/types"
+)
+
+// A block of ours that no committed leader ordered before its round fell to the GC round
+// can never be ordered: the linearizer walks no parent at or below that round. That happens
+// when our blocks reach the others late (a clogged link, a validator that holds a quorum
+// alone and races ahead): the others reference the latest block they hold of ours, and ours
+// arrive already below their GC round. The transactions in such a block were acknowledged
+// to clients, so they go back to the front of our queue and ride in our next block, as Sui
+// re-submits the transactions of garbage-collected blocks.
+
+// noteOwnOrdered remembers the rounds of our blocks a commit ordered.
+func (c *Core) noteOwnOrdered(cm order.Commit) {
+	for _, b := range cm.Blocks {
+		if b.Author == c.self {
+			c.ownOrdered[b.Round] = true
+		}
+	}
+}
+
+// requeueCollected puts back the transactions of our unordered blocks in (from, to], the
+// rounds the DAG is about to collect, ahead of anything not yet proposed.
+//
+// A replay (Restore) does not: the previous run put them back already and proposed them
+// again in blocks it stored, or lost them with its mempool, so they are never queued twice.
+func (c *Core) requeueCollected(from, to uint64) {
+	if c.self < 0 || c.restoring {
+		return
+	}
+	if from < c.cfg.Epoch.StartRound {
+		from = c.cfg.Epoch.StartRound
+	}
+	var txs [][]byte
+	var bytes int
+	for r := from + 1; r <= to; r++ {
+		if c.ownOrdered[r] {
+			delete(c.ownOrdered, r)
+			continue
+		}
+		// Only the first block of the slot: the one we built (see unorderedOwnTxs).
+		if blocks := c.dag.SlotBlocks(types.Slot{Round: r, Author: c.self}); len(blocks) > 0 {
+			for _, tx := range blocks[0].Txs {
+				txs = append(txs, tx)
+				bytes += len(tx)
+			}
+		}
+	}
+	for r := range c.ownOrdered {
+		if r <= to {
+			delete(c.ownOrdered, r)
+		}
+	}
+	if len(txs) == 0 {
+		return
+	}
+	c.requeued += uint64(len(txs))
+	c.pendingTxs = append(txs, c.pendingTxs...)
+	c.pendingTxBytes += bytes
+}
