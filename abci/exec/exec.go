@@ -33,9 +33,12 @@ type Consensus interface {
 type Executed struct {
 	Request            *abci.RequestFinalizeBlock
 	Response           *abci.ResponseFinalizeBlock
-	RetainHeight       int64
+	RetainHeight       int64 // what the app's Commit returned (0 until it did)
 	ResultsHash        []byte
 	NextValidatorsHash []byte // hash of the set of H+2, attested with this height
+	// NextValidators and AfterNextValidators are the sets of heights H+1 and H+2 once H is
+	// executed (what ValidatorSets returns after Execute).
+	NextValidators, AfterNextValidators *cmttypes.ValidatorSet
 }
 
 // Executor executes heights in order. It is not safe for concurrent use: the node runs it
@@ -152,8 +155,13 @@ func address(pub []byte) []byte {
 	return ed25519.PubKey(pub).Address()
 }
 
-// Execute runs height b.Height, which must be the next one.
-func (e *Executor) Execute(ctx context.Context, b *order.ABCIBlock) (*Executed, core.ExecutionResult, error) {
+// Execute runs height b.Height, which must be the next one: FinalizeBlock, then durable,
+// then the app's Commit. durable (nil: nothing) must make the height's results survive a
+// crash before the app commits them, as CometBFT saves FinalizeBlock's response before
+// Commit: a crash in between then leaves the app one height behind the block store, which
+// the handshake replays, never ahead of it, which nothing could repair. An error from
+// durable stops the height before Commit. RetainHeight is known only after Commit.
+func (e *Executor) Execute(ctx context.Context, b *order.ABCIBlock, durable func(*Executed, core.ExecutionResult) error) (*Executed, core.ExecutionResult, error) {
 	if b.Height != e.lastHeight+1 {
 		return nil, core.ExecutionResult{}, fmt.Errorf("execute height %d: the app is at height %d, want %d next",
 			b.Height, e.lastHeight, e.lastHeight+1)
@@ -178,16 +186,8 @@ func (e *Executor) Execute(ctx context.Context, b *order.ABCIBlock) (*Executed, 
 			return nil, core.ExecutionResult{}, fmt.Errorf("height %d: validator updates rejected: %w", b.Height, err)
 		}
 	}
-	commit, err := e.app.Commit(ctx)
-	if err != nil {
-		return nil, core.ExecutionResult{}, fmt.Errorf("app Commit at height %d: %w", b.Height, err)
-	}
-	out := &Executed{Request: req, Response: res, RetainHeight: commit.RetainHeight,
-		ResultsHash: cmttypes.NewResults(res.TxResults).Hash(), NextValidatorsHash: after.Hash()}
-	e.lastHeight = b.Height
-	e.last = e.sets[0]
-	e.sets = [2]*cmttypes.ValidatorSet{e.sets[1], after}
-
+	out := &Executed{Request: req, Response: res, ResultsHash: cmttypes.NewResults(res.TxResults).Hash(),
+		NextValidatorsHash: after.Hash(), NextValidators: e.sets[1], AfterNextValidators: after}
 	result := core.ExecutionResult{Height: b.Height, AppHash: res.AppHash, ResultsHash: out.ResultsHash,
 		NextValidatorsHash: out.NextValidatorsHash, NextValidators: Committee(after)}
 	for _, u := range res.ValidatorUpdates {
@@ -197,5 +197,18 @@ func (e *Executor) Execute(ctx context.Context, b *order.ABCIBlock) (*Executed, 
 		}
 		result.ValidatorUpdates = append(result.ValidatorUpdates, core.ValidatorUpdate{PubKey: pk.Bytes(), Power: u.Power})
 	}
+	if durable != nil {
+		if err := durable(out, result); err != nil {
+			return nil, core.ExecutionResult{}, fmt.Errorf("height %d before the app's Commit: %w", b.Height, err)
+		}
+	}
+	commit, err := e.app.Commit(ctx)
+	if err != nil {
+		return nil, core.ExecutionResult{}, fmt.Errorf("app Commit at height %d: %w", b.Height, err)
+	}
+	out.RetainHeight = commit.RetainHeight
+	e.lastHeight = b.Height
+	e.last = e.sets[0]
+	e.sets = [2]*cmttypes.ValidatorSet{e.sets[1], after}
 	return out, result, nil
 }

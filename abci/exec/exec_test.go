@@ -3,9 +3,11 @@ package exec
 import (
 	"bytes"
 	"context"
-	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
+	"errors"
 	"testing"
 	"time"
+
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/cometbft/cometbft/abci/example/kvstore"
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -15,6 +17,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/tutti-bft/tutti/abci/grammar"
+	"github.com/tutti-bft/tutti/engine/core"
 	"github.com/tutti-bft/tutti/engine/order"
 	"github.com/tutti-bft/tutti/engine/types"
 )
@@ -64,7 +67,7 @@ func TestFinalizeBlockFieldsAndUpdatesAtHPlus2(t *testing.T) {
 		Misbehavior:        []order.Misbehavior{{PubKey: v0, Power: 10, Height: 1, TimeMs: 5}, {PubKey: v0, Power: 10, Height: 1, TimeMs: 6}},
 		Hash:               []byte("hash-1"),
 		NextValidatorsHash: set.Hash()}
-	executed, result, err := e.Execute(ctx, &b1)
+	executed, result, err := e.Execute(ctx, &b1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +100,7 @@ func TestFinalizeBlockFieldsAndUpdatesAtHPlus2(t *testing.T) {
 	if len(result.NextValidators) != 3 || !bytes.Equal(types.ValidatorSetHash(result.NextValidators), after.Hash()) {
 		t.Fatalf("next validators %+v do not hash to the set of H+2", result.NextValidators)
 	}
-	if _, _, err := e.Execute(ctx, &order.ABCIBlock{Height: 3}); err == nil {
+	if _, _, err := e.Execute(ctx, &order.ABCIBlock{Height: 3}, nil); err == nil {
 		t.Fatal("a skipped height was executed")
 	}
 	if err := grammar.Check(append([]grammar.Call{{Method: "Info"}}, app.Calls()...)); err != nil {
@@ -134,12 +137,12 @@ func TestMisbehaviorOfRemovedValidatorIsNotReported(t *testing.T) {
 	}
 	b1 := order.ABCIBlock{Height: 1, TimeMs: 1, ProposerPubKey: v1, Hash: []byte("h1"),
 		Txs: [][]byte{kvstore.MakeValSetChangeTx(pk, 0)}}
-	if _, result, err := e.Execute(ctx, &b1); err != nil || len(result.NextValidators) != 2 {
+	if _, result, err := e.Execute(ctx, &b1, nil); err != nil || len(result.NextValidators) != 2 {
 		t.Fatalf("height 1: %v, next validators %+v", err, result.NextValidators)
 	}
 	b2 := order.ABCIBlock{Height: 2, TimeMs: 2, ProposerPubKey: v1, Hash: []byte("h2"),
 		Misbehavior: []order.Misbehavior{{PubKey: v0, Power: 10, Height: 2, TimeMs: 2}, {PubKey: v1, Power: 10, Height: 2, TimeMs: 2}}}
-	if _, _, err := e.Execute(ctx, &b2); err != nil {
+	if _, _, err := e.Execute(ctx, &b2, nil); err != nil {
 		t.Fatal(err)
 	}
 	if mis := app.last.Misbehavior; len(mis) != 1 || !bytes.Equal(mis[0].Validator.Address, v1.Address()) {
@@ -169,5 +172,59 @@ func TestLastCommitListsTheAppsSetOfThePreviousHeight(t *testing.T) {
 			v.BlockIdFlag != want[string(v.Validator.Address)] {
 			t.Fatalf("vote %d: %+v", i, v)
 		}
+	}
+}
+
+// The height's results are made durable after FinalizeBlock and before the app's Commit, so
+// a crash leaves the app behind the block store (replayable), never ahead of it; when they
+// cannot be stored, the app does not commit.
+func TestResultsAreDurableBeforeTheAppCommits(t *testing.T) {
+	set := cmttypes.NewValidatorSet([]*cmttypes.Validator{cmttypes.NewValidator(key("v0"), 10)})
+	rec := grammar.NewRecorder(kvstore.NewInMemoryApplication())
+	client, err := proxy.NewLocalClientCreator(rec).NewABCIClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = client.Stop() }()
+	conn := proxy.NewAppConnConsensus(client, proxy.NopMetrics())
+	ctx := context.Background()
+	if _, err := conn.InitChain(ctx, &abci.RequestInitChain{ChainId: "x", Validators: cmttypes.TM2PB.ValidatorUpdates(set)}); err != nil {
+		t.Fatal(err)
+	}
+	e := New(conn, 0, nil, set, set)
+	calls := func() string {
+		var s []byte
+		for _, c := range rec.Calls() {
+			s = append(s, c.Method...)
+			s = append(s, ' ')
+		}
+		return string(s)
+	}
+	var atDurable string
+	b1 := order.ABCIBlock{Height: 1, TimeMs: 1, Txs: [][]byte{[]byte("a=1")}, Hash: []byte("h1")}
+	if _, _, err := e.Execute(ctx, &b1, func(ex *Executed, r core.ExecutionResult) error {
+		atDurable = calls()
+		if ex.Response == nil || r.Height != 1 || len(r.AppHash) == 0 || ex.AfterNextValidators == nil {
+			t.Errorf("durable got an incomplete height: %+v %+v", ex, r)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "InitChain FinalizeBlock "; atDurable != want {
+		t.Fatalf("calls when the results were made durable: %q, want %q (before Commit)", atDurable, want)
+	}
+	b2 := order.ABCIBlock{Height: 2, TimeMs: 2, Txs: [][]byte{[]byte("b=2")}, Hash: []byte("h2")}
+	if _, _, err := e.Execute(ctx, &b2, func(*Executed, core.ExecutionResult) error { return errors.New("disk full") }); err == nil {
+		t.Fatal("Execute succeeded although the results could not be stored")
+	}
+	if got, want := calls(), "InitChain FinalizeBlock Commit FinalizeBlock "; got != want {
+		t.Fatalf("calls: %q, want %q (no Commit for height 2)", got, want)
+	}
+	if e.LastHeight() != 1 {
+		t.Fatalf("last height %d after a failed height 2, want 1", e.LastHeight())
 	}
 }

@@ -144,13 +144,17 @@ func Run(ctx context.Context, app App, store Store, gen Genesis) (*Result, error
 		if err != nil {
 			return nil, fmt.Errorf("handshake: read stored height %d: %w", h, err)
 		}
-		_, result, err := res.Executor.Execute(ctx, b)
+		// The app hash is checked before the app commits, so a diverging app is stopped
+		// with its state still at the last good height.
+		_, result, err := res.Executor.Execute(ctx, b, func(_ *exec.Executed, r core.ExecutionResult) error {
+			if !bytes.Equal(r.AppHash, stored.AppHash) {
+				return fmt.Errorf("replaying it gave app hash %X but the node committed %X: the app is not deterministic or its state is corrupt",
+					r.AppHash, stored.AppHash)
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, fmt.Errorf("handshake: replay height %d: %w", h, err)
-		}
-		if !bytes.Equal(result.AppHash, stored.AppHash) {
-			return nil, fmt.Errorf("handshake: replaying height %d gave app hash %X but the node committed %X: the app is not deterministic or its state is corrupt",
-				h, result.AppHash, stored.AppHash)
 		}
 		res.AppHash = result.AppHash
 		res.Replayed = append(res.Replayed, h)

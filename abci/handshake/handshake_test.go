@@ -91,7 +91,7 @@ func build(t *testing.T, dir string, upTo int64, store *memStore) {
 	}
 	for h := int64(1); h <= upTo; h++ {
 		b := block(h)
-		_, result, err := res.Executor.Execute(context.Background(), &b)
+		_, result, err := res.Executor.Execute(context.Background(), &b, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

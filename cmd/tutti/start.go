@@ -21,7 +21,7 @@ func newStartCommand() *cobra.Command {
 		Short:   "Run the node: handshake with the app, join the peers, order and execute blocks",
 		Long: `Runs the node of --home until SIGINT or SIGTERM, which stop it cleanly (no new input,
 the block store flushed and closed). --proxy_app and --abci override config.toml: a built-in
-app (kvstore, ledger, noop) or an external ABCI app at tcp://host:port or unix:///path,
+app (kvstore, persistent_kvstore, ledger, noop) or an external ABCI app at tcp://host:port or unix:///path,
 reached over the socket protocol or gRPC, as with CometBFT.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -57,7 +57,7 @@ reached over the socket protocol or gRPC, as with CometBFT.`,
 			return nil
 		},
 	}
-	cmd.Flags().String("proxy_app", "", "ABCI app: kvstore, ledger, noop, tcp://host:port or unix:///path (default: config.toml's)")
+	cmd.Flags().String("proxy_app", "", "ABCI app: kvstore, persistent_kvstore, ledger, noop, tcp://host:port or unix:///path (default: config.toml's)")
 	cmd.Flags().String("abci", "", "transport to an external app: socket or grpc (default: config.toml's)")
 	return cmd
 }

@@ -49,7 +49,7 @@ func newTestnetCommand() *cobra.Command {
 	cmd.Flags().StringVar(&opt.outputDir, "o", "./mytestnet", "directory to write the node homes to (node0, node1, ...)")
 	cmd.Flags().StringVar(&opt.chainID, "chain-id", "", "chain ID (default: chain-<random>)")
 	cmd.Flags().IntVar(&opt.startingPort, "starting-port", 26656, "p2p port of node0; node i uses this + 10i for p2p, +1 for RPC, +4 for metrics")
-	cmd.Flags().StringVar(&opt.proxyApp, "proxy_app", "kvstore", "the app every node runs (kvstore, ledger, noop or an address)")
+	cmd.Flags().StringVar(&opt.proxyApp, "proxy_app", "kvstore", "the app every node runs (kvstore, persistent_kvstore, ledger, noop or an address)")
 	return cmd
 }
 

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	cmttypes "github.com/cometbft/cometbft/types"
-
 	"github.com/tutti-bft/tutti/abci/exec"
 	"github.com/tutti-bft/tutti/engine/core"
 	"github.com/tutti-bft/tutti/engine/order"
@@ -189,19 +187,20 @@ func (n *Node) peerUp(p2p.PeerInfo) {}
 func (n *Node) peerDown(id p2p.ID, _ error) { n.peers.forget(id) }
 
 // executeLoop runs beside the loop: it executes each delivered ABCI block through the app,
-// stores it with one synced batch, updates the mempool and hands the result back.
+// stores it with one synced batch before the app commits it (so a crash leaves the app
+// behind the store, never ahead), updates the mempool and hands the result back.
 func (n *Node) executeLoop(ctx context.Context) {
 	for b := range n.deliver {
 		start := time.Now()
-		executed, result, err := n.exec.Execute(ctx, &b)
+		_, result, err := n.exec.Execute(ctx, &b, func(e *exec.Executed, r core.ExecutionResult) error {
+			if err := n.store.SaveExecuted(storeExecuted(&b, e, r)); err != nil {
+				return err
+			}
+			crashpoint("commit") // stored, not yet committed by the app
+			return nil
+		})
 		if err != nil {
 			n.fail(fmt.Errorf("execute height %d: %w", b.Height, err))
-			continue
-		}
-		crashpoint("commit")
-		next, afterNext := n.exec.ValidatorSets()
-		if err := n.store.SaveExecuted(storeExecuted(&b, executed, result, next, afterNext)); err != nil {
-			n.fail(fmt.Errorf("store executed height %d: %w", b.Height, err))
 			continue
 		}
 		n.height.Store(b.Height)
@@ -223,9 +222,9 @@ func (n *Node) executeLoop(ctx context.Context) {
 	}
 }
 
-func storeExecuted(b *order.ABCIBlock, e *exec.Executed, r core.ExecutionResult, next, afterNext *cmttypes.ValidatorSet) store.ExecutedHeight {
-	return store.ExecutedHeight{Block: b, Result: r, Response: e.Response, RetainHeight: e.RetainHeight,
-		NextValidators: next, AfterNextValidators: afterNext}
+func storeExecuted(b *order.ABCIBlock, e *exec.Executed, r core.ExecutionResult) store.ExecutedHeight {
+	return store.ExecutedHeight{Block: b, Result: r, Response: e.Response,
+		NextValidators: e.NextValidators, AfterNextValidators: e.AfterNextValidators}
 }
 
 var _ types.Signer = (*PrivValSigner)(nil)

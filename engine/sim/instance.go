@@ -242,15 +242,18 @@ func (n *instance) setTimer(t core.SetTimer) {
 // result back to the core after the current actions.
 func (n *instance) execute(d core.DeliverABCIBlock) {
 	b := d.Block
-	_, result, err := n.exec.Execute(context.Background(), &b)
+	// As the node does: the block store commits the height with a synced batch before the
+	// app's Commit.
+	_, result, err := n.exec.Execute(context.Background(), &b, func(e *exec.Executed, r core.ExecutionResult) error {
+		n.disk.write([]record{{executed: &executedRecord{block: b, result: r, next: e.NextValidators, afterNext: e.AfterNextValidators}}})
+		n.disk.sync()
+		return nil
+	})
 	if err != nil {
 		n.s.violate("exec", fmt.Sprintf("instance %d: %v", n.id, err))
 		n.halted = true
 		return
 	}
-	next, afterNext := n.exec.ValidatorSets()
-	n.disk.write([]record{{executed: &executedRecord{block: b, result: result, next: next, afterNext: afterNext}}})
-	n.disk.sync() // the block store commits each height with a synced batch
 	n.s.committed(n, &b, result.AppHash)
 	if _, err := n.pool.Update(context.Background(), b.Txs); err != nil {
 		n.s.violate("exec", fmt.Sprintf("instance %d mempool update: %v", n.id, err))

@@ -66,7 +66,7 @@ func TestKVStoreHeightsReplayThroughHandshake(t *testing.T) {
 	for h := int64(1); h <= heights; h++ {
 		b := &order.ABCIBlock{Height: h, TimeMs: 1000 * h, Hash: []byte(fmt.Sprintf("block-%d", h)),
 			Txs: [][]byte{[]byte(fmt.Sprintf("k%d=v%d", h, h)), []byte(fmt.Sprintf("x%d=y", h))}}
-		ex, result, err := res.Executor.Execute(ctx, b)
+		ex, result, err := res.Executor.Execute(ctx, b, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
