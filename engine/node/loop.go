@@ -48,6 +48,7 @@ func (n *Node) loop(ctx context.Context) error {
 				Uint64("commits", s.Commits).Uint64("skipped", s.Skipped).Int("peers", len(n.sw.Peers())).
 				Int("mempool", n.pool.Size()).Msg("progress")
 		}
+		n.metrics.observeLoop(n)
 		if n.core.Halted() {
 			return fmt.Errorf("the engine halted to protect safety; see the ERROR above")
 		}
@@ -192,7 +193,7 @@ func (n *Node) peerDown(id p2p.ID, _ error) { n.peers.forget(id) }
 func (n *Node) executeLoop(ctx context.Context) {
 	for b := range n.deliver {
 		start := time.Now()
-		_, result, err := n.exec.Execute(ctx, &b, func(e *exec.Executed, r core.ExecutionResult) error {
+		executed, result, err := n.exec.Execute(ctx, &b, func(e *exec.Executed, r core.ExecutionResult) error {
 			if err := n.store.SaveExecuted(storeExecuted(&b, e, r)); err != nil {
 				return err
 			}
@@ -209,6 +210,8 @@ func (n *Node) executeLoop(ctx context.Context) {
 			n.fail(fmt.Errorf("mempool update after height %d: %w", b.Height, err))
 			continue
 		}
+		n.metrics.executed(&b, time.Since(start))
+		n.publishHeight(&b, executed.Response)
 		n.log.Info().Int64("height", b.Height).Int("txs", len(b.Txs)).Str("hash", fmt.Sprintf("%X", b.Hash)).
 			Str("app_hash", fmt.Sprintf("%X", result.AppHash)).Dur("exec", time.Since(start)).
 			Dur("latency", time.Since(time.UnixMilli(b.TimeMs))).Msg("committed")

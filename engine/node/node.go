@@ -54,6 +54,10 @@ type Node struct {
 	committee atomic.Pointer[types.Committee]
 	height    atomic.Int64 // last executed height
 
+	metrics     *metrics     // nil unless [instrumentation] prometheus = true
+	metricsAddr atomic.Value // string: where /metrics is served now
+	rpcServer   rpcHolder    // the JSON-RPC server once Run started it (rpc.go)
+
 	inputs  chan core.Input
 	deliver chan order.ABCIBlock
 	results chan core.ExecutionResult
@@ -105,6 +109,7 @@ func Open(cfg *config.Config, logger zerolog.Logger) (n *Node, err error) {
 	}
 	n.pool = mempool.New(mempool.Config{Size: cfg.Mempool.Size, MaxTxsBytes: cfg.Mempool.MaxTxsBytes,
 		MaxTxBytes: cfg.Mempool.MaxTxBytes, CacheSize: cfg.Mempool.CacheSize, Recheck: cfg.Mempool.Recheck}, n.conns.Mempool)
+	n.metrics = newMetrics(cfg.Instrumentation, n.pool)
 	if err := n.handshakeAndRestore(); err != nil {
 		return nil, err
 	}
@@ -220,9 +225,20 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	stopMetrics, err := n.serveMetrics()
+	if err != nil {
+		return err
+	}
+	defer stopMetrics() // on return, so /metrics answers until the loop and executor have stopped
 	if err := n.sw.Start(ctx); err != nil {
 		return err
 	}
+	stopRPC, err := n.startRPC()
+	if err != nil {
+		n.sw.Stop()
+		return err
+	}
+	defer stopRPC() // on return: after the executor, which publishes each height, stopped
 	n.log.Info().Str("node_id", string(n.sw.ID())).Str("listen", n.sw.ListenAddr()).Str("chain_id", n.gen.ChainID).
 		Int("validator_index", n.core.Self()).Msg("node started")
 	var wg sync.WaitGroup
@@ -269,6 +285,7 @@ func (n *Node) Store() *store.Store { return n.store }
 // blocks. It returns the app's CheckTx answer, or the mempool's refusal.
 func (n *Node) CheckTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, error) {
 	res, err := n.pool.CheckTx(ctx, tx)
+	n.metrics.checkedTx(len(tx), res, err)
 	if err == nil && res.Code == abci.CodeTypeOK {
 		select {
 		case n.txReady <- struct{}{}:
