@@ -269,7 +269,7 @@ type chainSummary struct {
 
 func (ln *localnet) readStore(i int) chainSummary {
 	ln.t.Helper()
-	s, err := store.Open(filepath.Join(ln.homes[i], "data", "tutti.db"))
+	s, err := store.Open(filepath.Join(ln.homes[i], "data"))
 	if err != nil {
 		ln.t.Fatalf("node %d store: %v", i, err)
 	}

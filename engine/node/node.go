@@ -89,8 +89,8 @@ func Open(cfg *config.Config, logger zerolog.Logger) (n *Node, err error) {
 			n.Close()
 		}
 	}()
-	dbPath := filepath.Join(cfg.DBPath(), "tutti.db")
-	if n.store, err = store.Open(dbPath); err != nil {
+	dbPath := filepath.Join(cfg.DBPath(), store.DBName)
+	if n.store, err = store.Open(cfg.DBPath()); err != nil {
 		return nil, err
 	}
 	if rec := n.store.Recovered(); len(rec.JournalDrops) > 0 || len(rec.DroppedHeights) > 0 {
