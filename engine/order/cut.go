@@ -207,7 +207,9 @@ func (c *Cutter) close() ABCIBlock {
 	}
 	c.pendingMis = nil
 	if c.height == c.cfg.InitialHeight {
-		b.AppHash = c.cfg.InitialAppHash
+		// The set of the next height is the genesis committee: updates returned at the
+		// initial height take effect two heights later.
+		b.AppHash, b.NextValidatorsHash = c.cfg.InitialAppHash, c.committee.Hash()
 	} else {
 		q, _ := c.Quorum(c.height - 1)
 		b.AppHash, b.LastResultsHash, b.NextValidatorsHash = q.Result.AppHash, q.Result.ResultsHash, q.Result.NextValidatorsHash

@@ -49,6 +49,11 @@ func TestCutWaitsForAttestationQuorum(t *testing.T) {
 	if b1.ProposerIndex != 2 || b1.TimeMs != 20 || b1.FirstCommit != 1 || b1.LastCommit != 2 {
 		t.Fatalf("block 1 header: %+v", b1)
 	}
+	// The set of height 2 is the genesis committee (updates take effect at H+2), and
+	// FinalizeBlock(1) carries its hash as CometBFT's does.
+	if string(b1.NextValidatorsHash) != string(com.Hash()) {
+		t.Fatalf("block 1 next validators hash %X, want the genesis committee's %X", b1.NextValidatorsHash, com.Hash())
+	}
 	// A, B and C (stake 3 of 100) attest: no quorum, so block 2 stays open.
 	c3 := commitAt(3, 1, 30, "t2")
 	c3.Attestations = []AuthoredAttestation{attest(com, 0, b1, "app1"), attest(com, 1, b1, "app1"), attest(com, 2, b1, "app1")}
