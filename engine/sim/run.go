@@ -273,11 +273,13 @@ func sortedAuthors(m map[int]behaviour) []int {
 }
 
 // queryCommitted reads every committed kvstore transaction back through the Query
-// connection of every honest instance that is up.
+// connection of every honest instance that is up. A halted one is skipped: its halt is a
+// violation already, and a socket client whose app failed never answers (cometbft's client
+// blocks on calls after it stopped).
 func (s *Sim) queryCommitted() {
 	for _, n := range s.instances {
 		log := s.logs[n.id]
-		if !n.up || !s.honest(n.author) || log == nil {
+		if !n.up || n.halted || !s.honest(n.author) || log == nil {
 			continue
 		}
 		for _, b := range log.Blocks {
