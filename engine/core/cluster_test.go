@@ -32,6 +32,7 @@ type cluster struct {
 	appHash [][]byte
 	crashed map[int]bool
 	equiv   map[int]bool
+	stored  map[int][]*types.Block // per node, every block it persisted (what ServeStored reads)
 	txSeq   int
 	// The app's validator sets, per node: [0] is the set of the next height to execute,
 	// [1] the one after; updates[h] is what the app returns at height h (effective at h+2).
@@ -182,6 +183,15 @@ func (cl *cluster) run(i int, a Action) {
 		cl.send(i, a.Peer, a.Msg)
 	case RequestBlocks:
 		cl.send(i, a.Peer, wire.FetchRequestMessage(a.Refs))
+	case Persist:
+		if cl.stored == nil {
+			cl.stored = map[int][]*types.Block{}
+		}
+		cl.stored[i] = append(cl.stored[i], a.Blocks...)
+	case ServeStored:
+		if blocks := a.Select(cl.stored[i]); len(blocks) > 0 {
+			cl.send(i, a.Peer, wire.FetchResponseMessage(blocks))
+		}
 	case SetTimer:
 		cl.timers[i][a.Kind] = a
 	case DeliverABCIBlock:
@@ -257,6 +267,8 @@ func (cl *cluster) tick() {
 			cl.step(e.to, BlockReceived{From: e.from, Block: m.Block})
 		case m.IsFetchRequest():
 			cl.step(e.to, FetchRequested{From: e.from, Refs: m.FetchRequest})
+		case m.Sync != nil:
+			cl.step(e.to, SyncRequested{From: e.from, Epoch: m.Sync.Epoch, Highest: m.Sync.Highest})
 		case m.IsFetchResponse():
 			cl.step(e.to, BlocksFetched{From: e.from, Blocks: m.FetchResponse})
 		}

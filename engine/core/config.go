@@ -42,6 +42,9 @@ type Config struct {
 	MaxBlockTxBytes   int // transaction bytes per own block
 	MaxPendingTxBytes int // offered transactions held before the core declines more
 	FetchBatch        int // most blocks returned for one fetch request
+	// SyncGapRounds: a peer's block this many rounds above our highest makes us catch up
+	// with sync requests (sync.go) instead of fetching parents one level at a time.
+	SyncGapRounds uint64
 
 	Cut order.CutConfig
 
@@ -116,6 +119,9 @@ func (c *Config) check() error {
 	}
 	if c.FetchBatch <= 0 {
 		c.FetchBatch = 64
+	}
+	if c.SyncGapRounds == 0 {
+		c.SyncGapRounds = 10
 	}
 	if c.ResyncInterval <= 0 {
 		c.ResyncInterval = 2 * c.LeaderTimeout

@@ -47,6 +47,17 @@ type Core struct {
 	missing         map[types.Ref]int
 	missingAtResync map[types.Ref]bool // what was missing at the previous resync check
 
+	// Catching up (sync.go): the highest round seen from a peer in our epoch, whether a
+	// peer runs a later epoch, and the peer asked last.
+	syncTarget        uint64
+	syncLaterEpoch    bool
+	syncPeer          int // -1: no request outstanding
+	syncLastPeer      int
+	syncAsked         time.Time
+	syncEpoch         uint64
+	syncRequests      uint64
+	servedFromStorage uint64
+
 	// ABCI bookkeeping.
 	deliveredHash   map[int64][]byte // height -> block hash, until we attest it
 	executed        map[int64][]byte // height -> our app hash, until the quorum is known
@@ -89,7 +100,7 @@ func New(cfg Config, self int, signer types.Signer, verifier types.Verifier) (*C
 		lin: order.NewLinearizer(order.LinearizerConfig{GCDepth: cfg.GCDepth, DedupeRounds: cfg.DedupeRounds,
 			NoSlotGuard: cfg.Mutations.NoSlotGuard}, d),
 		cutter:       order.NewCutter(cfg.Cut, cfg.Epoch.Committee, cfg.Epoch.Number, cfg.Epoch.StartRound, cfg.Epoch.GenesisTimeMs),
-		lastOwnRound: cfg.Epoch.StartRound, included: make([]uint64, cfg.Epoch.Committee.Size()), ownOrdered: map[uint64]bool{},
+		lastOwnRound: cfg.Epoch.StartRound, included: make([]uint64, cfg.Epoch.Committee.Size()), ownOrdered: map[uint64]bool{}, syncPeer: -1, syncLastPeer: -1,
 		missing: map[types.Ref]int{}, deliveredHash: map[int64][]byte{}, executed: map[int64][]byte{},
 		quorumAppHash: map[int64][]byte{}, nextValidators: map[int64][]types.Validator{}}
 	return c, nil
@@ -100,6 +111,7 @@ type Stats struct {
 	Round, GCRound, Commits, Skipped, Rejected uint64
 	Epoch, EpochChanges                        uint64
 	Requeued                                   uint64 // txs put back from our collected, unordered blocks
+	SyncRequests, ServedFromStorage            uint64 // catching up: asked, and answered from storage
 	Height                                     int64
 	Accepted, Suspended                        int
 }
@@ -109,7 +121,8 @@ func (c *Core) Stats() Stats {
 	a, s := c.dag.Size()
 	return Stats{Round: c.lastOwnRound, GCRound: c.dag.GCRound(), Commits: c.commits, Skipped: c.skipped,
 		Rejected: c.rejected, Height: c.lastHeight, Accepted: a, Suspended: s,
-		Epoch: c.cfg.Epoch.Number, EpochChanges: c.epochChanges, Requeued: c.requeued}
+		Epoch: c.cfg.Epoch.Number, EpochChanges: c.epochChanges, Requeued: c.requeued,
+		SyncRequests: c.syncRequests, ServedFromStorage: c.servedFromStorage}
 }
 
 // Halted reports whether the core stopped on a fork or safety violation.
@@ -125,11 +138,15 @@ func (c *Core) Step(now time.Time, in Input) []Action {
 	case BlockReceived:
 		c.receive(in.From, in.Block, true)
 	case BlocksFetched:
+		highestBefore := c.dag.HighestRound()
 		for _, b := range in.Blocks {
 			c.receive(in.From, b, false)
 		}
+		c.syncAnswered(in.From, highestBefore)
 	case FetchRequested:
 		c.answerFetch(in.From, in.Refs)
+	case SyncRequested:
+		c.answerSync(in)
 	case PayloadAvailable:
 		c.offer(in.Txs)
 	case TimerFired:
@@ -161,6 +178,9 @@ func (c *Core) receive(from int, b *types.Block, broadcast bool) {
 		return
 	}
 	if b.Epoch != c.cfg.Epoch.Number {
+		if b.Epoch > c.cfg.Epoch.Number {
+			c.observePeerBlock(from, b)
+		}
 		c.otherEpoch(from, b, broadcast)
 		return
 	}
@@ -171,6 +191,7 @@ func (c *Core) receive(from int, b *types.Block, broadcast bool) {
 		}
 		return
 	}
+	c.observePeerBlock(from, b) // validated (signature included), so it cannot be forged
 	if b.Author == c.self && b.Round > c.lastOwnRound {
 		// A validly signed block of ours we do not remember: we lost our own history.
 		// Never sign that round again (the signer's watermark also refuses). Checked only
@@ -199,6 +220,11 @@ func (c *Core) absorb(res dag.Result, from int) {
 	c.rejected += uint64(len(res.Rejected))
 	var ask []types.Ref
 	for _, r := range res.Missing {
+		if c.behind() && r.Round > c.dag.HighestRound()+c.cfg.SyncGapRounds {
+			// Far above us: the sync brings it bottom up; fetching it now would only hold
+			// the whole gap in memory, top down, until the two meet.
+			continue
+		}
 		if _, asked := c.missing[r]; !asked {
 			c.missing[r] = 1
 			ask = append(ask, r)
@@ -209,23 +235,33 @@ func (c *Core) absorb(res dag.Result, from int) {
 	}
 }
 
-// answerFetch returns the blocks we hold among those asked for.
+// answerFetch returns the blocks we hold among those asked for; those below our GC round
+// (or of an epoch we left) are looked up in storage.
 func (c *Core) answerFetch(from int, refs []types.Ref) {
 	var found []*types.Block
+	var stored []types.Ref
 	for _, r := range refs {
 		b, ok := c.dag.Lookup(r)
 		if !ok {
 			b, ok = c.lookupPast(r) // a peer still finishing an earlier epoch
 		}
-		if ok {
+		switch {
+		case ok:
 			found = append(found, b)
-			if len(found) == c.cfg.FetchBatch {
-				break
-			}
+		case r.Round <= c.dag.GCRound() || r.Round <= c.cfg.Epoch.StartRound:
+			stored = append(stored, r)
+		}
+		if len(found)+len(stored) == c.cfg.FetchBatch {
+			break
 		}
 	}
 	if len(found) > 0 {
 		c.emit(SendTo{Peer: from, Msg: wire.FetchResponseMessage(found)})
+	}
+	if len(stored) > 0 && from >= 0 && from != c.self {
+		c.servedFromStorage++
+		c.emit(ServeStored{Peer: from, Epoch: c.epochOfRound(stored[0].Round), Refs: stored,
+			MaxBlocks: c.cfg.FetchBatch, MaxPayloadBytes: c.cfg.Limits.MaxPayloadBytes})
 	}
 }
 
@@ -255,6 +291,7 @@ func (c *Core) offer(txs [][]byte) {
 func (c *Core) timer(t TimerFired) {
 	if t.Kind == Resync {
 		c.resync()
+		c.syncStalled()
 		return
 	}
 	if t.Kind == LeaderTimeout && t.Round == c.roundEntered {

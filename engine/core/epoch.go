@@ -128,7 +128,8 @@ func (c *Core) enterEpoch(next types.Epoch) {
 	c.ownOrdered = map[uint64]bool{}
 	c.roundEntered, c.timedOut, c.minDelayArmedAt = 0, false, 0
 	c.missing = map[types.Ref]int{}
-	c.pendingEvidence = nil // evidence names the old epoch; the new DAG refuses it
+	c.syncTarget, c.syncLaterEpoch = 0, false // rounds of the old epoch; a later one shows again
+	c.pendingEvidence = nil                   // evidence names the old epoch; the new DAG refuses it
 	c.epochChanges++
 	if c.self >= 0 {
 		var bytes int

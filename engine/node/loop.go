@@ -83,6 +83,8 @@ func (n *Node) runActions(actions []core.Action) {
 			n.sendTo(a.Peer, a.Msg)
 		case core.RequestBlocks:
 			n.sendTo(a.Peer, wire.FetchRequestMessage(a.Refs))
+		case core.ServeStored:
+			n.serveStored(a)
 		case core.SetTimer:
 			n.setTimer(a)
 		case core.DeliverABCIBlock:
@@ -162,6 +164,8 @@ func (n *Node) receive(peer p2p.ID, ch p2p.ChannelID, bz []byte) {
 		n.input(core.BlockReceived{From: n.peers.number(peer, committee), Block: b})
 	case m.IsFetchRequest():
 		n.input(core.FetchRequested{From: n.peers.number(peer, committee), Refs: m.FetchRequest})
+	case m.Sync != nil:
+		n.input(core.SyncRequested{From: n.peers.number(peer, committee), Epoch: m.Sync.Epoch, Highest: m.Sync.Highest})
 	case m.IsFetchResponse():
 		for _, b := range m.FetchResponse {
 			if b.Author >= 0 && b.Author < committee.Size() {

@@ -64,6 +64,7 @@ type Node struct {
 	fatal   chan error
 	done    chan struct{} // closed when the loop stops
 	txReady chan struct{}
+	serving chan struct{} // storage reads under way for peers catching up (serve.go)
 	timers  map[core.TimerKind]*time.Timer
 
 	startup []core.Input // the handshake's last result and Restart, fed when the loop starts
@@ -83,7 +84,7 @@ func Open(cfg *config.Config, logger zerolog.Logger) (n *Node, err error) {
 	n = &Node{cfg: cfg, log: logger, gen: gen, verify: newVerifyCache(), limits: wire.DefaultLimits(),
 		peers: newPeerTable(), inputs: make(chan core.Input, inputQueue), deliver: make(chan order.ABCIBlock, deliverQueue),
 		results: make(chan core.ExecutionResult, deliverQueue+2), fatal: make(chan error, 1), done: make(chan struct{}),
-		txReady: make(chan struct{}, 1), timers: map[core.TimerKind]*time.Timer{}}
+		txReady: make(chan struct{}, 1), serving: make(chan struct{}, maxServing), timers: map[core.TimerKind]*time.Timer{}}
 	defer func() {
 		if err != nil {
 			n.Close()

@@ -95,3 +95,15 @@ func (s blockStore) ValidatorSets(h int64) (*cmttypes.ValidatorSet, *cmttypes.Va
 	}
 	return s[h-1].next, s[h-1].afterNext, nil
 }
+
+// serve answers the core's ServeStored from durable blocks, as the node's store does
+// (store.BlocksToServe).
+func (d *disk) serve(req core.ServeStored) []*types.Block {
+	var blocks []*types.Block
+	for _, r := range d.durable {
+		if r.block != nil {
+			blocks = append(blocks, r.block)
+		}
+	}
+	return req.Select(blocks)
+}

@@ -209,6 +209,10 @@ func (n *instance) run(actions []core.Action) {
 			n.sendTo(a.Peer, a.Msg)
 		case core.RequestBlocks:
 			n.sendTo(a.Peer, wire.FetchRequestMessage(a.Refs))
+		case core.ServeStored:
+			if blocks := n.disk.serve(a); len(blocks) > 0 {
+				n.sendTo(a.Peer, wire.FetchResponseMessage(blocks))
+			}
 		case core.SetTimer:
 			n.setTimer(a)
 		case core.DeliverABCIBlock:
@@ -297,6 +301,8 @@ func (n *instance) receive(fromInstance int, payload []byte) {
 		n.input(core.BlockReceived{From: from, Block: msg.Block})
 	case msg.IsFetchRequest():
 		n.input(core.FetchRequested{From: from, Refs: msg.FetchRequest})
+	case msg.Sync != nil:
+		n.input(core.SyncRequested{From: from, Epoch: msg.Sync.Epoch, Highest: msg.Sync.Highest})
 	case msg.IsFetchResponse():
 		n.input(core.BlocksFetched{From: from, Blocks: msg.FetchResponse})
 	}

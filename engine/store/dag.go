@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 
@@ -52,21 +51,11 @@ func (s *Store) Persist(p core.Persist) error {
 func (s *Store) Blocks() ([]*types.Block, error) {
 	it := s.db.NewIterator(prefixRange(prefixDAG), nil)
 	defer it.Release()
-	limits := wire.DefaultLimits()
 	var out []*types.Block
 	for it.Next() {
-		key := it.Key()
-		payload, err := s.open(key, it.Value())
+		b, err := s.decodeBlock(it.Key(), it.Value())
 		if err != nil {
 			return nil, err
-		}
-		msg, err := wire.Decode(payload, limits)
-		if err != nil || msg.Block == nil {
-			return nil, s.corrupt(key, fmt.Sprintf("not a block: %v", err))
-		}
-		b := msg.Block
-		if !bytes.Equal(dagKey(b.Epoch, b.Round, b.Author, b.Digest()), key) {
-			return nil, s.corrupt(key, fmt.Sprintf("holds block %v of epoch %d", b.Ref(), b.Epoch))
 		}
 		out = append(out, b)
 	}

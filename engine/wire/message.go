@@ -12,8 +12,21 @@ type Message struct {
 	Block         *types.Block
 	FetchRequest  []types.Ref    // blocks the sender lacks
 	FetchResponse []*types.Block // blocks answering a request
+	Sync          *SyncRequest   // a range of blocks the sender lacks, answered by FetchResponse
 	isFetchReq    bool
 	isFetchResp   bool
+}
+
+// SyncRequest asks for the blocks of Epoch above the rounds the sender holds, oldest
+// first: Highest[a] is the highest round of author a it holds there (0: none).
+type SyncRequest struct {
+	Epoch   uint64
+	Highest []uint64
+}
+
+// SyncRequestMessage asks a peer for the blocks of an epoch above highest, oldest first.
+func SyncRequestMessage(epoch uint64, highest []uint64) Message {
+	return Message{Sync: &SyncRequest{Epoch: epoch, Highest: highest}}
 }
 
 // BlockMessage wraps a block being broadcast.
@@ -78,6 +91,10 @@ func Encode(m Message) ([]byte, error) {
 		}
 		set++
 	}
+	if m.Sync != nil {
+		p.SyncRequest = &SyncRequestProto{Epoch: m.Sync.Epoch, Highest: m.Sync.Highest}
+		set++
+	}
 	if set != 1 {
 		return nil, fmt.Errorf("message must carry exactly one kind, has %d", set)
 	}
@@ -102,7 +119,7 @@ func Decode(b []byte, l Limits) (m Message, err error) {
 		return Message{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	set := 0
-	for _, present := range []bool{p.Block != nil, p.FetchRequest != nil, p.FetchResponse != nil} {
+	for _, present := range []bool{p.Block != nil, p.FetchRequest != nil, p.FetchResponse != nil, p.SyncRequest != nil} {
 		if present {
 			set++
 		}
@@ -128,6 +145,12 @@ func Decode(b []byte, l Limits) (m Message, err error) {
 			}
 		}
 		return FetchRequestMessage(refs), nil
+	case p.SyncRequest != nil:
+		// One round per author of the sender's committee: committees are far below MaxRefs.
+		if len(p.SyncRequest.Highest) > l.MaxRefs {
+			return Message{}, fmt.Errorf("%w: %d authors in a sync request, max %d", ErrTooLarge, len(p.SyncRequest.Highest), l.MaxRefs)
+		}
+		return SyncRequestMessage(p.SyncRequest.Epoch, p.SyncRequest.Highest), nil
 	default:
 		if len(p.FetchResponse.Blocks) > l.MaxBlocks {
 			return Message{}, fmt.Errorf("%w: %d blocks, max %d", ErrTooLarge, len(p.FetchResponse.Blocks), l.MaxBlocks)

@@ -29,6 +29,7 @@ type MessageProto struct {
 	Block         *types.BlockProto   `protobuf:"bytes,1,opt,name=block,proto3" json:"block,omitempty"`
 	FetchRequest  *FetchRequestProto  `protobuf:"bytes,2,opt,name=fetch_request,json=fetchRequest,proto3" json:"fetch_request,omitempty"`
 	FetchResponse *FetchResponseProto `protobuf:"bytes,3,opt,name=fetch_response,json=fetchResponse,proto3" json:"fetch_response,omitempty"`
+	SyncRequest   *SyncRequestProto   `protobuf:"bytes,4,opt,name=sync_request,json=syncRequest,proto3" json:"sync_request,omitempty"`
 }
 
 func (m *MessageProto) Reset()         { *m = MessageProto{} }
@@ -140,36 +141,84 @@ func (m *FetchResponseProto) XXX_DiscardUnknown() {
 
 var xxx_messageInfo_FetchResponseProto proto.InternalMessageInfo
 
+// SyncRequestProto asks a peer for the blocks of an epoch above the rounds the sender holds,
+// oldest first, answered by a FetchResponseProto: a node far behind (restarted, or joining
+// late) catches up a batch per round trip, bottom up, instead of one parent level per round
+// trip top down, and below the peer's GC round from the peer's storage.
+type SyncRequestProto struct {
+	Epoch uint64 `protobuf:"varint,1,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	// highest[a] is the highest round of author a the sender holds in that epoch (0: none).
+	Highest []uint64 `protobuf:"varint,2,rep,packed,name=highest,proto3" json:"highest,omitempty"`
+}
+
+func (m *SyncRequestProto) Reset()         { *m = SyncRequestProto{} }
+func (m *SyncRequestProto) String() string { return proto.CompactTextString(m) }
+func (*SyncRequestProto) ProtoMessage()    {}
+func (*SyncRequestProto) Descriptor() ([]byte, []int) {
+	return fileDescriptor_13d19246616ac6b4, []int{3}
+}
+func (m *SyncRequestProto) XXX_Unmarshal(b []byte) error {
+	return m.Unmarshal(b)
+}
+func (m *SyncRequestProto) XXX_Marshal(b []byte, deterministic bool) ([]byte, error) {
+	if deterministic {
+		return xxx_messageInfo_SyncRequestProto.Marshal(b, m, deterministic)
+	} else {
+		b = b[:cap(b)]
+		n, err := m.MarshalToSizedBuffer(b)
+		if err != nil {
+			return nil, err
+		}
+		return b[:n], nil
+	}
+}
+func (m *SyncRequestProto) XXX_Merge(src proto.Message) {
+	xxx_messageInfo_SyncRequestProto.Merge(m, src)
+}
+func (m *SyncRequestProto) XXX_Size() int {
+	return m.Size()
+}
+func (m *SyncRequestProto) XXX_DiscardUnknown() {
+	xxx_messageInfo_SyncRequestProto.DiscardUnknown(m)
+}
+
+var xxx_messageInfo_SyncRequestProto proto.InternalMessageInfo
+
 func init() {
 	proto.RegisterType((*MessageProto)(nil), "tutti.engine.wire.MessageProto")
 	proto.RegisterType((*FetchRequestProto)(nil), "tutti.engine.wire.FetchRequestProto")
 	proto.RegisterType((*FetchResponseProto)(nil), "tutti.engine.wire.FetchResponseProto")
+	proto.RegisterType((*SyncRequestProto)(nil), "tutti.engine.wire.SyncRequestProto")
 }
 
 func init() { proto.RegisterFile("tutti/engine/wire/wire.proto", fileDescriptor_13d19246616ac6b4) }
 
 var fileDescriptor_13d19246616ac6b4 = []byte{
-	// 317 bytes of a gzipped FileDescriptorProto
-	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x84, 0x92, 0xc1, 0x4b, 0xfb, 0x30,
-	0x14, 0xc7, 0x9b, 0xdf, 0xf6, 0xdb, 0x21, 0xdb, 0x84, 0x05, 0x0f, 0x65, 0x8c, 0x38, 0x86, 0xca,
-	0x2e, 0x26, 0x30, 0xc5, 0x93, 0xa7, 0x22, 0x82, 0xa8, 0x20, 0x3d, 0x7a, 0x11, 0x5b, 0x92, 0xae,
-	0xa8, 0x4d, 0x6d, 0x52, 0xc4, 0xff, 0xc2, 0x3f, 0xab, 0xc7, 0x1d, 0xbd, 0x28, 0xda, 0xfe, 0x23,
-	0xd2, 0x97, 0x0d, 0x36, 0xaa, 0x78, 0x29, 0xe5, 0x7d, 0x3f, 0xef, 0xf3, 0xda, 0x97, 0xe0, 0x91,
-	0xc9, 0x8d, 0x89, 0xb9, 0x48, 0xa2, 0x38, 0x11, 0xfc, 0x39, 0xce, 0xec, 0x83, 0xa5, 0x99, 0x32,
-	0x8a, 0x0c, 0x20, 0x65, 0x36, 0x65, 0x75, 0x30, 0xdc, 0x8e, 0x54, 0xa4, 0x20, 0xe5, 0xf5, 0x9b,
-	0x05, 0x87, 0x74, 0x43, 0x63, 0x5e, 0x52, 0xa1, 0x79, 0xf0, 0xa0, 0xc2, 0x7b, 0x9b, 0x4f, 0xde,
-	0x11, 0xee, 0x5d, 0x09, 0xad, 0xef, 0x22, 0x71, 0x0d, 0xe6, 0x23, 0xfc, 0x1f, 0x72, 0x17, 0x8d,
-	0xd1, 0xb4, 0x3b, 0xa3, 0x6c, 0x63, 0x12, 0x08, 0x98, 0x57, 0x03, 0x80, 0xfb, 0x16, 0x26, 0xe7,
-	0xb8, 0x2f, 0x85, 0x09, 0xe7, 0xb7, 0x99, 0x78, 0xca, 0x85, 0x36, 0xee, 0x3f, 0xe8, 0xde, 0x65,
-	0x8d, 0xef, 0x64, 0x67, 0x35, 0xe7, 0x5b, 0xcc, 0x3a, 0x7a, 0x72, 0xad, 0x44, 0x2e, 0xf1, 0xd6,
-	0x4a, 0xa5, 0x53, 0x95, 0x68, 0xe1, 0xb6, 0xc0, 0xb5, 0xf7, 0xbb, 0xcb, 0x72, 0x56, 0xd6, 0x97,
-	0xeb, 0xb5, 0xc9, 0x05, 0x1e, 0x34, 0x06, 0x92, 0x63, 0xdc, 0xce, 0x84, 0xd4, 0x2e, 0x1a, 0xb7,
-	0xa6, 0xdd, 0xd9, 0xe8, 0xa7, 0x5f, 0xf4, 0x85, 0x04, 0xd6, 0x6b, 0x17, 0x1f, 0x3b, 0x8e, 0x0f,
-	0xfc, 0xc4, 0xc7, 0xa4, 0x39, 0x91, 0x9c, 0xe0, 0x0e, 0x2c, 0x61, 0xe5, 0xfb, 0x63, 0x65, 0x4b,
-	0xe3, 0xb2, 0xc7, 0x3b, 0x2d, 0xbe, 0xa8, 0x53, 0x94, 0x14, 0x2d, 0x4a, 0x8a, 0x3e, 0x4b, 0x8a,
-	0x5e, 0x2b, 0xea, 0x2c, 0x2a, 0xea, 0xbc, 0x55, 0xd4, 0xb9, 0xd9, 0x8f, 0x62, 0x33, 0xcf, 0x03,
-	0x16, 0xaa, 0x47, 0x0e, 0xd6, 0x83, 0x40, 0x1a, 0xde, 0xb8, 0x1a, 0x41, 0x07, 0x4e, 0xf3, 0xf0,
-	0x3b, 0x00, 0x00, 0xff, 0xff, 0x54, 0x8a, 0x3e, 0xec, 0x36, 0x02, 0x00, 0x00,
+	// 375 bytes of a gzipped FileDescriptorProto
+	0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0xff, 0x84, 0x92, 0xcd, 0x4a, 0xc3, 0x40,
+	0x14, 0x85, 0x93, 0x36, 0xad, 0x30, 0x6d, 0xc5, 0x0e, 0x5d, 0x84, 0x52, 0xc6, 0x12, 0x7f, 0xe8,
+	0xc6, 0x09, 0x54, 0x71, 0xe5, 0x2a, 0x48, 0x41, 0x54, 0x90, 0xb8, 0x73, 0x23, 0x26, 0x4c, 0x7e,
+	0x50, 0x33, 0x31, 0x33, 0x45, 0xfa, 0x16, 0xbe, 0x84, 0xef, 0xd2, 0x65, 0x97, 0xae, 0x44, 0xdb,
+	0x17, 0x91, 0xdc, 0x69, 0xb5, 0x35, 0x15, 0x37, 0x21, 0x73, 0xcf, 0x99, 0x2f, 0x27, 0xf7, 0x5e,
+	0xd4, 0x91, 0x43, 0x29, 0x63, 0x9b, 0x25, 0x61, 0x9c, 0x30, 0xfb, 0x39, 0xce, 0xd4, 0x83, 0xa6,
+	0x19, 0x97, 0x1c, 0x37, 0x41, 0xa5, 0x4a, 0xa5, 0xb9, 0xd0, 0x6e, 0x85, 0x3c, 0xe4, 0xa0, 0xda,
+	0xf9, 0x9b, 0x32, 0xb6, 0xc9, 0x0a, 0x46, 0x8e, 0x52, 0x26, 0x6c, 0xef, 0x81, 0xfb, 0xf7, 0x4a,
+	0xb7, 0x5e, 0x4b, 0xa8, 0x7e, 0xc9, 0x84, 0xb8, 0x0b, 0xd9, 0x15, 0x90, 0x8f, 0x50, 0x05, 0x74,
+	0x53, 0xef, 0xea, 0xbd, 0x5a, 0x9f, 0xd0, 0x95, 0x2f, 0x01, 0x80, 0x3a, 0xb9, 0x01, 0xec, 0xae,
+	0x32, 0xe3, 0x33, 0xd4, 0x08, 0x98, 0xf4, 0xa3, 0xdb, 0x8c, 0x3d, 0x0d, 0x99, 0x90, 0x66, 0x09,
+	0x6e, 0xef, 0xd2, 0x42, 0x4e, 0x3a, 0xc8, 0x7d, 0xae, 0xb2, 0x29, 0x46, 0x3d, 0x58, 0x2a, 0xe1,
+	0x0b, 0xb4, 0xb9, 0x40, 0x89, 0x94, 0x27, 0x82, 0x99, 0x65, 0x60, 0xed, 0xfd, 0xcd, 0x52, 0x3e,
+	0x05, 0x6b, 0x04, 0xcb, 0x35, 0x3c, 0x40, 0x75, 0x31, 0x4a, 0xfc, 0xef, 0x5c, 0x06, 0xb0, 0x76,
+	0xd6, 0xb0, 0xae, 0x47, 0x89, 0xbf, 0x12, 0xab, 0x26, 0x7e, 0x2a, 0xd6, 0x39, 0x6a, 0x16, 0x82,
+	0xe3, 0x63, 0x64, 0x64, 0x2c, 0x10, 0xa6, 0xde, 0x2d, 0xf7, 0x6a, 0xfd, 0xce, 0xba, 0x56, 0xb9,
+	0x2c, 0x00, 0xaf, 0x63, 0x8c, 0xdf, 0xb7, 0x35, 0x17, 0xfc, 0x96, 0x8b, 0x70, 0x31, 0x39, 0x3e,
+	0x41, 0x55, 0x68, 0xe6, 0x82, 0xf7, 0x4f, 0xeb, 0xe7, 0xc4, 0xf9, 0x1d, 0xcb, 0x41, 0x5b, 0xbf,
+	0xff, 0x00, 0xb7, 0x50, 0x85, 0xa5, 0xdc, 0x8f, 0x60, 0x96, 0x86, 0xab, 0x0e, 0xd8, 0x44, 0x1b,
+	0x51, 0x1c, 0x46, 0x6a, 0x4a, 0xe5, 0x9e, 0xe1, 0x2e, 0x8e, 0xce, 0xe9, 0xf8, 0x93, 0x68, 0xe3,
+	0x29, 0xd1, 0x27, 0x53, 0xa2, 0x7f, 0x4c, 0x89, 0xfe, 0x32, 0x23, 0xda, 0x64, 0x46, 0xb4, 0xb7,
+	0x19, 0xd1, 0x6e, 0xf6, 0xc3, 0x58, 0x46, 0x43, 0x8f, 0xfa, 0xfc, 0xd1, 0x86, 0x64, 0x07, 0x5e,
+	0x20, 0xed, 0xc2, 0x9a, 0x7a, 0x55, 0xd8, 0xac, 0xc3, 0xaf, 0x00, 0x00, 0x00, 0xff, 0xff, 0x97,
+	0xad, 0x4d, 0x06, 0xc2, 0x02, 0x00, 0x00,
 }
 
 func (m *MessageProto) Marshal() (dAtA []byte, err error) {
@@ -192,6 +241,18 @@ func (m *MessageProto) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	_ = i
 	var l int
 	_ = l
+	if m.SyncRequest != nil {
+		{
+			size, err := m.SyncRequest.MarshalToSizedBuffer(dAtA[:i])
+			if err != nil {
+				return 0, err
+			}
+			i -= size
+			i = encodeVarintWire(dAtA, i, uint64(size))
+		}
+		i--
+		dAtA[i] = 0x22
+	}
 	if m.FetchResponse != nil {
 		{
 			size, err := m.FetchResponse.MarshalToSizedBuffer(dAtA[:i])
@@ -305,6 +366,52 @@ func (m *FetchResponseProto) MarshalToSizedBuffer(dAtA []byte) (int, error) {
 	return len(dAtA) - i, nil
 }
 
+func (m *SyncRequestProto) Marshal() (dAtA []byte, err error) {
+	size := m.Size()
+	dAtA = make([]byte, size)
+	n, err := m.MarshalToSizedBuffer(dAtA[:size])
+	if err != nil {
+		return nil, err
+	}
+	return dAtA[:n], nil
+}
+
+func (m *SyncRequestProto) MarshalTo(dAtA []byte) (int, error) {
+	size := m.Size()
+	return m.MarshalToSizedBuffer(dAtA[:size])
+}
+
+func (m *SyncRequestProto) MarshalToSizedBuffer(dAtA []byte) (int, error) {
+	i := len(dAtA)
+	_ = i
+	var l int
+	_ = l
+	if len(m.Highest) > 0 {
+		dAtA6 := make([]byte, len(m.Highest)*10)
+		var j5 int
+		for _, num := range m.Highest {
+			for num >= 1<<7 {
+				dAtA6[j5] = uint8(uint64(num)&0x7f | 0x80)
+				num >>= 7
+				j5++
+			}
+			dAtA6[j5] = uint8(num)
+			j5++
+		}
+		i -= j5
+		copy(dAtA[i:], dAtA6[:j5])
+		i = encodeVarintWire(dAtA, i, uint64(j5))
+		i--
+		dAtA[i] = 0x12
+	}
+	if m.Epoch != 0 {
+		i = encodeVarintWire(dAtA, i, uint64(m.Epoch))
+		i--
+		dAtA[i] = 0x8
+	}
+	return len(dAtA) - i, nil
+}
+
 func encodeVarintWire(dAtA []byte, offset int, v uint64) int {
 	offset -= sovWire(v)
 	base := offset
@@ -332,6 +439,10 @@ func (m *MessageProto) Size() (n int) {
 	}
 	if m.FetchResponse != nil {
 		l = m.FetchResponse.Size()
+		n += 1 + l + sovWire(uint64(l))
+	}
+	if m.SyncRequest != nil {
+		l = m.SyncRequest.Size()
 		n += 1 + l + sovWire(uint64(l))
 	}
 	return n
@@ -363,6 +474,25 @@ func (m *FetchResponseProto) Size() (n int) {
 			l = e.Size()
 			n += 1 + l + sovWire(uint64(l))
 		}
+	}
+	return n
+}
+
+func (m *SyncRequestProto) Size() (n int) {
+	if m == nil {
+		return 0
+	}
+	var l int
+	_ = l
+	if m.Epoch != 0 {
+		n += 1 + sovWire(uint64(m.Epoch))
+	}
+	if len(m.Highest) > 0 {
+		l = 0
+		for _, e := range m.Highest {
+			l += sovWire(uint64(e))
+		}
+		n += 1 + sovWire(uint64(l)) + l
 	}
 	return n
 }
@@ -507,6 +637,42 @@ func (m *MessageProto) Unmarshal(dAtA []byte) error {
 				m.FetchResponse = &FetchResponseProto{}
 			}
 			if err := m.FetchResponse.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
+				return err
+			}
+			iNdEx = postIndex
+		case 4:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field SyncRequest", wireType)
+			}
+			var msglen int
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowWire
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				msglen |= int(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			if msglen < 0 {
+				return ErrInvalidLengthWire
+			}
+			postIndex := iNdEx + msglen
+			if postIndex < 0 {
+				return ErrInvalidLengthWire
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			if m.SyncRequest == nil {
+				m.SyncRequest = &SyncRequestProto{}
+			}
+			if err := m.SyncRequest.Unmarshal(dAtA[iNdEx:postIndex]); err != nil {
 				return err
 			}
 			iNdEx = postIndex
@@ -678,6 +844,151 @@ func (m *FetchResponseProto) Unmarshal(dAtA []byte) error {
 				return err
 			}
 			iNdEx = postIndex
+		default:
+			iNdEx = preIndex
+			skippy, err := skipWire(dAtA[iNdEx:])
+			if err != nil {
+				return err
+			}
+			if (skippy < 0) || (iNdEx+skippy) < 0 {
+				return ErrInvalidLengthWire
+			}
+			if (iNdEx + skippy) > l {
+				return io.ErrUnexpectedEOF
+			}
+			iNdEx += skippy
+		}
+	}
+
+	if iNdEx > l {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+func (m *SyncRequestProto) Unmarshal(dAtA []byte) error {
+	l := len(dAtA)
+	iNdEx := 0
+	for iNdEx < l {
+		preIndex := iNdEx
+		var wire uint64
+		for shift := uint(0); ; shift += 7 {
+			if shift >= 64 {
+				return ErrIntOverflowWire
+			}
+			if iNdEx >= l {
+				return io.ErrUnexpectedEOF
+			}
+			b := dAtA[iNdEx]
+			iNdEx++
+			wire |= uint64(b&0x7F) << shift
+			if b < 0x80 {
+				break
+			}
+		}
+		fieldNum := int32(wire >> 3)
+		wireType := int(wire & 0x7)
+		if wireType == 4 {
+			return fmt.Errorf("proto: SyncRequestProto: wiretype end group for non-group")
+		}
+		if fieldNum <= 0 {
+			return fmt.Errorf("proto: SyncRequestProto: illegal tag %d (wire type %d)", fieldNum, wire)
+		}
+		switch fieldNum {
+		case 1:
+			if wireType != 0 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Epoch", wireType)
+			}
+			m.Epoch = 0
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return ErrIntOverflowWire
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				m.Epoch |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+		case 2:
+			if wireType == 0 {
+				var v uint64
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowWire
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					v |= uint64(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				m.Highest = append(m.Highest, v)
+			} else if wireType == 2 {
+				var packedLen int
+				for shift := uint(0); ; shift += 7 {
+					if shift >= 64 {
+						return ErrIntOverflowWire
+					}
+					if iNdEx >= l {
+						return io.ErrUnexpectedEOF
+					}
+					b := dAtA[iNdEx]
+					iNdEx++
+					packedLen |= int(b&0x7F) << shift
+					if b < 0x80 {
+						break
+					}
+				}
+				if packedLen < 0 {
+					return ErrInvalidLengthWire
+				}
+				postIndex := iNdEx + packedLen
+				if postIndex < 0 {
+					return ErrInvalidLengthWire
+				}
+				if postIndex > l {
+					return io.ErrUnexpectedEOF
+				}
+				var elementCount int
+				var count int
+				for _, integer := range dAtA[iNdEx:postIndex] {
+					if integer < 128 {
+						count++
+					}
+				}
+				elementCount = count
+				if elementCount != 0 && len(m.Highest) == 0 {
+					m.Highest = make([]uint64, 0, elementCount)
+				}
+				for iNdEx < postIndex {
+					var v uint64
+					for shift := uint(0); ; shift += 7 {
+						if shift >= 64 {
+							return ErrIntOverflowWire
+						}
+						if iNdEx >= l {
+							return io.ErrUnexpectedEOF
+						}
+						b := dAtA[iNdEx]
+						iNdEx++
+						v |= uint64(b&0x7F) << shift
+						if b < 0x80 {
+							break
+						}
+					}
+					m.Highest = append(m.Highest, v)
+				}
+			} else {
+				return fmt.Errorf("proto: wrong wireType = %d for field Highest", wireType)
+			}
 		default:
 			iNdEx = preIndex
 			skippy, err := skipWire(dAtA[iNdEx:])

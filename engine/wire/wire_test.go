@@ -2,6 +2,7 @@ package wire
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -27,6 +28,7 @@ func TestRoundTrip(t *testing.T) {
 		"request":  FetchRequestMessage([]types.Ref{sample().Ref()}),
 		"response": FetchResponseMessage([]*types.Block{sample(), sample()}),
 		"empty":    FetchRequestMessage(nil),
+		"sync":     SyncRequestMessage(3, []uint64{10, 0, 12, 9}),
 	} {
 		bz, err := Encode(m)
 		if err != nil {
@@ -37,6 +39,10 @@ func TestRoundTrip(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		switch {
+		case m.Sync != nil:
+			if got.Sync == nil || got.Sync.Epoch != 3 || fmt.Sprint(got.Sync.Highest) != "[10 0 12 9]" {
+				t.Fatalf("%s: sync request changed: %+v", name, got.Sync)
+			}
 		case m.Block != nil:
 			if got.Block == nil || got.Block.Digest() != m.Block.Digest() || string(got.Block.Signature) != "signature" {
 				t.Fatalf("%s: block changed", name)
@@ -72,6 +78,10 @@ func TestDecodeRejects(t *testing.T) {
 	if _, err := Decode(req, lim); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("too many refs: %v", err)
 	}
+	sync, _ := Encode(SyncRequestMessage(1, make([]uint64, 3)))
+	if _, err := Decode(sync, lim); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("too many authors in a sync request: %v", err)
+	}
 	for name, bz := range map[string][]byte{
 		"garbage":   {0xff, 0xff, 0xff},
 		"truncated": big[:len(big)/2],
@@ -91,7 +101,7 @@ func TestDecodeRejects(t *testing.T) {
 // it accepts again with the same digests.
 func FuzzDecode(f *testing.F) {
 	for _, m := range []Message{BlockMessage(sample()), FetchRequestMessage([]types.Ref{sample().Ref()}),
-		FetchResponseMessage([]*types.Block{sample()})} {
+		FetchResponseMessage([]*types.Block{sample()}), SyncRequestMessage(2, []uint64{5, 6})} {
 		bz, _ := Encode(m)
 		f.Add(bz)
 	}
