@@ -124,13 +124,55 @@ func (n *instance) sendGarbage(b *types.Block, peers []int) {
 }
 
 // sendTo sends a core message to every instance of a validator.
-func (n *instance) sendTo(author int, m wire.Message) {
+// sendTo sends to the peer the core named: an index in its current committee, or a local
+// number it was given for a sender outside the committee (peerNumber).
+func (n *instance) sendTo(peer int, m wire.Message) {
 	payload := n.encode(m)
-	for _, o := range n.s.instancesOf(author) {
+	for _, o := range n.peerInstances(peer) {
 		if o != n.id {
 			n.s.net.send(n.id, o, payload)
 		}
 	}
+}
+
+// outsider numbers a sender that is not in the receiver's committee (as the node numbers
+// such peers from 1<<20 on): outsider + its genesis author index.
+const outsider = 1 << 20
+
+// peerNumber is how this instance's core knows the sender: its index in the committee the
+// core runs now, which after an epoch change is no longer its genesis author index (the
+// node numbers peers the same way, by the current committee).
+func (n *instance) peerNumber(fromInstance int) int {
+	sender := n.s.instances[fromInstance]
+	if n.core != nil {
+		if i := n.core.Epoch().Committee.IndexOf(sender.signer.PubKey()); i >= 0 {
+			return i
+		}
+		return outsider + sender.author
+	}
+	return sender.author
+}
+
+// peerInstances lists the instances behind a peer number (two for twins, which share a key).
+func (n *instance) peerInstances(peer int) []int {
+	if peer >= outsider {
+		return n.s.instancesOf(peer - outsider)
+	}
+	if n.core == nil {
+		return n.s.instancesOf(peer)
+	}
+	committee := n.core.Epoch().Committee
+	if peer < 0 || peer >= committee.Size() {
+		return nil
+	}
+	key := committee.Validators[peer].PubKey
+	var out []int
+	for _, o := range n.s.instances {
+		if string(o.signer.PubKey()) == string(key) {
+			out = append(out, o.id)
+		}
+	}
+	return out
 }
 
 func forkMarker(name string, author int, round uint64) string {

@@ -295,7 +295,7 @@ func (n *instance) receive(fromInstance int, payload []byte) {
 		n.s.stats.MessagesRejected++
 		return
 	}
-	from := n.s.instances[fromInstance].author
+	from := n.peerNumber(fromInstance)
 	switch {
 	case msg.Block != nil:
 		n.input(core.BlockReceived{From: from, Block: msg.Block})

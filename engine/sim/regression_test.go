@@ -26,6 +26,11 @@ func TestRegressionSeeds(t *testing.T) {
 		// others' blocks stayed suspended in its DAG and 28 acknowledged transactions were
 		// never ordered. Fixed by re-asking at every resync check (core/resync.go).
 		{"quorum holder's lost fetches", Options{Seed: 1544, Validators: 4, Byzantine: -1}},
+		// After an epoch change that dropped validator 0, the simulator still named peers
+		// by their genesis index while the core names them by the current committee's: an
+		// honest validator sent its sync requests to itself and stalled for good. Fixed by
+		// numbering peers as the node does (sim/byzantine.go peerNumber).
+		{"peers named by the current committee", Options{Seed: 981, Validators: 4, Byzantine: -1}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.found, func(t *testing.T) {
