@@ -12,6 +12,13 @@
 //
 // Heights must also follow each other by exactly one. Calls on the mempool and query
 // connections (CheckTx, Query, and Info after start) do not take part.
+//
+// Tutti's one difference, and why: a PrepareProposal or ProcessProposal before
+// FinalizeBlock(H) may name a height above H. On CometBFT they name exactly H, the height
+// being decided. On Tutti they shape and judge DAG blocks, and ordering runs ahead of
+// execution, so they name the next height this node will cut, which may be several above
+// the next one the app executes. What holds on both, and is checked when the height is
+// recorded: they never name a height the app already finalized.
 package grammar
 
 import (
@@ -22,12 +29,12 @@ import (
 // Call is one recorded ABCI call.
 type Call struct {
 	Method string // "Info", "InitChain", "FinalizeBlock", ...
-	Height int64  // for FinalizeBlock; 0 otherwise
+	Height int64  // for FinalizeBlock, PrepareProposal and ProcessProposal; 0 if not recorded
 }
 
 func (c Call) String() string {
-	if c.Method == "FinalizeBlock" {
-		return fmt.Sprintf("FinalizeBlock(%d)", c.Height)
+	if c.Height != 0 {
+		return fmt.Sprintf("%s(%d)", c.Method, c.Height)
 	}
 	return c.Method
 }
@@ -96,6 +103,9 @@ func Check(calls []Call) error {
 				}
 				st = stBetween
 			case "PrepareProposal", "ProcessProposal", "ExtendVote", "VerifyVoteExtension":
+				if c.Height != 0 && c.Height <= lastHeight {
+					return fail(i, fmt.Sprintf("a height above the finalized %d", lastHeight))
+				}
 				st = stInHeight
 			case "FinalizeBlock":
 				if lastHeight != 0 && c.Height != lastHeight+1 {

@@ -16,12 +16,12 @@ func parseCalls(t *testing.T, words []string) []Call {
 	t.Helper()
 	var calls []Call
 	for _, w := range words {
-		if rest, ok := strings.CutPrefix(w, "FinalizeBlock("); ok {
+		if method, rest, ok := strings.Cut(w, "("); ok {
 			h, err := strconv.ParseInt(strings.TrimSuffix(rest, ")"), 10, 64)
 			if err != nil {
 				t.Fatalf("bad call %q", w)
 			}
-			calls = append(calls, Call{Method: "FinalizeBlock", Height: h})
+			calls = append(calls, Call{Method: method, Height: h})
 			continue
 		}
 		calls = append(calls, Call{Method: w})

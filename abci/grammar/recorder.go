@@ -41,12 +41,12 @@ func (r *Recorder) InitChain(ctx context.Context, req *abci.RequestInitChain) (*
 }
 
 func (r *Recorder) PrepareProposal(ctx context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
-	r.add("PrepareProposal", 0)
+	r.add("PrepareProposal", req.Height)
 	return r.Application.PrepareProposal(ctx, req)
 }
 
 func (r *Recorder) ProcessProposal(ctx context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
-	r.add("ProcessProposal", 0)
+	r.add("ProcessProposal", req.Height)
 	return r.Application.ProcessProposal(ctx, req)
 }
 

@@ -190,6 +190,13 @@ func (m *Mempool) Return(txs [][]byte) {
 // Update removes the transactions a block committed and remembers their hashes, then, if
 // configured, rechecks what is left and drops what the app now refuses. It returns the
 // rechecked transactions that were dropped.
+//
+// Transactions in flight (in one of our blocks, not yet ordered) are rechecked too, in
+// arrival order, as CometBFT rechecks every pending transaction: an app that rebuilds its
+// pending view from rechecks (an account's nonces, as the ledger and the Cosmos SDK do)
+// must see them, or a later transaction of the same account, left out of a proposal by
+// PrepareProposal, would look like a gap and be dropped. An in-flight one the app now
+// refuses is kept: its block may still be ordered, and FinalizeBlock judges it then.
 func (m *Mempool) Update(ctx context.Context, committed [][]byte) ([][]byte, error) {
 	m.mu.Lock()
 	for _, tx := range committed {
@@ -202,7 +209,7 @@ func (m *Mempool) Update(ctx context.Context, committed [][]byte) ([][]byte, err
 	var pending []*entry
 	if m.cfg.Recheck {
 		for _, e := range m.queue {
-			if m.byKey[e.key] == e && !e.inFlight {
+			if m.byKey[e.key] == e {
 				pending = append(pending, e)
 			}
 		}

@@ -344,3 +344,47 @@ func BenchmarkCheckTxKVStore(b *testing.B) {
 		}
 	}
 }
+
+// TestRecheckSeesInFlightTransactions: a transaction reaped into one of our blocks is
+// rechecked (so an app's pending view keeps it) and kept even if the app now refuses it,
+// while a refused one not in flight is dropped.
+func TestRecheckSeesInFlightTransactions(t *testing.T) {
+	app := &sequenceApp{committed: map[string]int{}}
+	pool := New(defaultConfig(), &countingApp{sequenceApp: app})
+	ctx := context.Background()
+	for _, tx := range []string{"alice/1", "alice/2"} {
+		if res, err := pool.CheckTx(ctx, []byte(tx)); err != nil || res.Code != 0 {
+			t.Fatalf("%s: %v %v", tx, res, err)
+		}
+	}
+	if got := pool.Reap(1<<20, 1); len(got) != 1 || string(got[0]) != "alice/1" {
+		t.Fatalf("reaped %q", got)
+	}
+	app.mu.Lock()
+	app.committed["alice"] = 2 // both nonces used by others' transactions
+	app.mu.Unlock()
+	dropped, err := pool.Update(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counting := pool.app.(*countingApp)
+	if counting.rechecks != 2 {
+		t.Fatalf("%d rechecks, want both transactions rechecked", counting.rechecks)
+	}
+	if len(dropped) != 1 || string(dropped[0]) != "alice/2" || pool.Size() != 1 || string(pool.Pending(0)[0]) != "alice/1" {
+		t.Fatalf("dropped %q, pending %q: want alice/2 dropped and the in-flight alice/1 kept", dropped, pool.Pending(0))
+	}
+}
+
+// countingApp counts rechecks.
+type countingApp struct {
+	*sequenceApp
+	rechecks int
+}
+
+func (a *countingApp) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	if req.Type == abci.CheckTxType_Recheck {
+		a.rechecks++
+	}
+	return a.sequenceApp.CheckTx(ctx, req)
+}

@@ -42,6 +42,8 @@ func (n *Node) loop(ctx context.Context) error {
 			n.step(in)
 		case <-n.txReady:
 			n.offerPayload()
+		case l := <-n.prop.prepared:
+			n.takePrepared(l)
 		case <-progress.C:
 			s := n.core.Stats()
 			n.log.Info().Uint64("round", s.Round).Int64("height", s.Height).Uint64("epoch", s.Epoch).
@@ -79,6 +81,7 @@ func (n *Node) runActions(actions []core.Action) {
 			}
 		case core.Broadcast:
 			n.broadcast(wire.BlockMessage(a.Block))
+			n.ownBlockSent(a.Block.Round)
 		case core.SendTo:
 			n.sendTo(a.Peer, a.Msg)
 		case core.RequestBlocks:
@@ -88,12 +91,14 @@ func (n *Node) runActions(actions []core.Action) {
 		case core.SetTimer:
 			n.setTimer(a)
 		case core.DeliverABCIBlock:
+			n.prop.cutHeight.Store(a.Block.Height)
 			n.deliver <- a.Block
 		case core.ReportEvidence:
 			n.log.Warn().Int("author", a.Evidence.Author).Uint64("round", a.Evidence.Round).Uint64("epoch", a.Evidence.Epoch).
 				Msg("a validator signed two blocks for one round; the evidence is ordered and reported to the app")
 		case core.PayloadDeclined:
 			n.pool.Return(a.Txs)
+			n.prop.batchQueued = false // the core gave the list back: the next may be prepared
 		case core.Halt:
 			n.log.Error().Str("reason", a.Reason).Msg("engine halted: this node's state disagrees with a quorum; " +
 				"stop it, check the app for non-determinism, and resync its data")
@@ -135,13 +140,6 @@ func (n *Node) setTimer(t core.SetTimer) {
 	n.timers[t.Kind] = time.AfterFunc(time.Until(t.At), func() { n.input(fired) })
 }
 
-// offerPayload hands the core what the mempool holds beyond what it already has.
-func (n *Node) offerPayload() {
-	if txs := n.pool.Reap(int64(n.cfg.Consensus.DAGBlockMaxBytes), 0); len(txs) > 0 {
-		n.step(core.PayloadAvailable{Txs: txs})
-	}
-}
-
 // receive runs on a peer's reader goroutine: it decodes with the size-limited decoder,
 // verifies a broadcast block's signature here, off the loop (the core then finds it in the
 // cache), learns which validator the peer is, and queues the input. Blocking on a full
@@ -159,6 +157,7 @@ func (n *Node) receive(peer p2p.ID, ch p2p.ChannelID, bz []byte) {
 		if b.Author >= 0 && b.Author < committee.Size() {
 			if b.VerifySignature(n.gen.ChainID, committee, n.verify) == nil {
 				n.peers.learn(committee.Validators[b.Author].PubKey, peer)
+				n.queueProposal(b, committee)
 			}
 		}
 		n.input(core.BlockReceived{From: n.peers.number(peer, committee), Block: b})
@@ -197,6 +196,7 @@ func (n *Node) peerDown(id p2p.ID, _ error) { n.peers.forget(id) }
 func (n *Node) executeLoop(ctx context.Context) {
 	for b := range n.deliver {
 		start := time.Now()
+		n.prop.appMu.Lock() // no proposal call between FinalizeBlock and Commit (proposal.go)
 		executed, result, err := n.exec.Execute(ctx, &b, func(e *exec.Executed, r core.ExecutionResult) error {
 			if err := n.store.SaveExecuted(storeExecuted(&b, e, r)); err != nil {
 				return err
@@ -204,6 +204,12 @@ func (n *Node) executeLoop(ctx context.Context) {
 			crashpoint("commit") // stored, not yet committed by the app
 			return nil
 		})
+		if err == nil {
+			n.prop.appHeight = b.Height
+			n.prop.last.Store(&lastCommitView{commit: executed.Request.DecidedLastCommit,
+				nextValidatorsHash: executed.NextValidatorsHash})
+		}
+		n.prop.appMu.Unlock()
 		if err != nil {
 			n.fail(fmt.Errorf("execute height %d: %w", b.Height, err))
 			continue

@@ -30,6 +30,9 @@ type metrics struct {
 	blockInterval, commitLatency, procMs prometheus.Histogram
 	failedTxs, rejectedTxs, duplicateTxs prometheus.Counter
 	txSizeBytes                          prometheus.Histogram
+	proposalCreate                       prometheus.Counter
+	proposalReceive                      *prometheus.CounterVec
+	prepareDropped, prepareAdded         prometheus.Counter
 
 	// Owned by the loop goroutine: the core's counters are cumulative, Prometheus counters
 	// take increments.
@@ -78,6 +81,12 @@ func newMetrics(cfg config.InstrumentationConfig, pool *mempool.Mempool) *metric
 		duplicateTxs: counter("mempool", "already_received_txs", "Transactions refused as already seen (cache hit)."),
 		txSizeBytes:  histogram("mempool", "tx_size_bytes", "Sizes of transactions admitted to the pool.", prometheus.ExponentialBuckets(1, 3, 7)),
 	}
+	m.proposalCreate = counter("consensus", "proposal_create_count", "PrepareProposal calls: payloads the app shaped for this validator's own blocks.")
+	m.proposalReceive = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: "consensus", Name: "proposal_receive_count",
+		Help: "Peer blocks by ProcessProposal verdict: accepted, rejected (not supported by this validator), unchecked (the app was busy)."}, []string{"status"})
+	m.prepareDropped = counter("consensus", "prepare_proposal_left_out_txs", "Mempool transactions PrepareProposal left out (they stay in the mempool).")
+	m.prepareAdded = counter("consensus", "prepare_proposal_added_txs", "Transactions PrepareProposal added that were not in the mempool.")
+	m.reg.MustRegister(m.proposalCreate, m.proposalReceive, m.prepareDropped, m.prepareAdded)
 	m.reg.MustRegister(m.height, m.latestHeight, m.rounds, m.epoch, m.validators, m.validatorsPower,
 		m.commits, m.skipped, m.numTxs, m.totalTxs, m.blockInterval, m.commitLatency, m.procMs,
 		m.failedTxs, m.rejectedTxs, m.duplicateTxs, m.txSizeBytes,
@@ -145,4 +154,24 @@ func (m *metrics) checkedTx(size int, res *abci.ResponseCheckTx, err error) {
 	default:
 		m.txSizeBytes.Observe(float64(size))
 	}
+}
+
+// preparedProposal records one PrepareProposal: offered mempool transactions, the list the
+// block carries, and the offered ones left out (any goroutine).
+func (m *metrics) preparedProposal(offered, kept, leftOut int) {
+	if m == nil {
+		return
+	}
+	m.proposalCreate.Inc()
+	m.prepareDropped.Add(float64(leftOut))
+	// kept = (offered - leftOut) + added
+	m.prepareAdded.Add(float64(max(0, kept-(offered-leftOut))))
+}
+
+// receivedProposal records a ProcessProposal verdict on a peer's block (any goroutine).
+func (m *metrics) receivedProposal(status string) {
+	if m == nil {
+		return
+	}
+	m.proposalReceive.WithLabelValues(status).Inc()
 }

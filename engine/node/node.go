@@ -62,7 +62,9 @@ type Node struct {
 	deliver chan order.ABCIBlock
 	results chan core.ExecutionResult
 	fatal   chan error
-	done    chan struct{} // closed when the loop stops
+	done    chan struct{}  // closed when the loop stops
+	prop    *proposals     // PrepareProposal and ProcessProposal (proposal.go)
+	bg      sync.WaitGroup // proposal goroutines, waited for before Run returns
 	txReady chan struct{}
 	serving chan struct{} // storage reads under way for peers catching up (serve.go)
 	timers  map[core.TimerKind]*time.Timer
@@ -154,11 +156,15 @@ func (n *Node) handshakeAndRestore() error {
 		st.Results = append(st.Results, r)
 	}
 	self := committee.IndexOf(n.signer.PubKey())
-	c, actions, err := core.Restore(n.coreConfig(committee, g.AppHash), self, n.signer, n.verify, st)
+	coreCfg := n.coreConfig(committee, g.AppHash)
+	n.prop = newProposals(coreCfg)
+	n.prop.appHeight = n.store.Height()
+	c, actions, err := core.Restore(coreCfg, self, n.signer, n.verify, st)
 	if err != nil {
 		return fmt.Errorf("restore the engine from %s: %w", n.store.Path(), err)
 	}
 	n.core, n.replay = c, actions
+	n.prop.cutHeight.Store(c.Stats().Height)
 	n.height.Store(n.store.Height())
 	if hs.LastResult != nil {
 		n.startup = append(n.startup, *hs.LastResult)
@@ -243,13 +249,15 @@ func (n *Node) Run(ctx context.Context) error {
 	n.log.Info().Str("node_id", string(n.sw.ID())).Str("listen", n.sw.ListenAddr()).Str("chain_id", n.gen.ChainID).
 		Int("validator_index", n.core.Self()).Msg("node started")
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); n.executeLoop(ctx) }()
+	go func() { defer wg.Done(); n.processLoop() }()
 	err = n.loop(ctx)
 	cancel()
 	n.sw.Stop()
 	close(n.deliver)
 	wg.Wait()
+	n.bg.Wait()
 	for _, t := range n.timers {
 		t.Stop()
 	}
