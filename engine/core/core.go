@@ -223,9 +223,13 @@ func (c *Core) absorb(res dag.Result, from int) {
 	c.rejected += uint64(len(res.Rejected))
 	var ask []types.Ref
 	for _, r := range res.Missing {
-		if c.behind() && r.Round > c.dag.HighestRound()+c.cfg.SyncGapRounds {
-			// Far above us: the sync brings it bottom up; fetching it now would only hold
-			// the whole gap in memory, top down, until the two meet.
+		if c.farAbove(r) {
+			// The sync brings it bottom up; fetching it now would only hold the whole gap
+			// in memory, top down, until the two meet. It is remembered, not yet asked
+			// (count 0), and asked once we are near it if the sync has not brought it.
+			if _, known := c.missing[r]; !known {
+				c.missing[r] = 0
+			}
 			continue
 		}
 		if _, asked := c.missing[r]; !asked {
@@ -318,7 +322,7 @@ func (c *Core) refetchMissing(older map[types.Ref]bool) {
 			delete(c.missing, r)
 			continue
 		}
-		if older != nil && !older[r] {
+		if older != nil && !older[r] || c.farAbove(r) {
 			continue
 		}
 		refs = append(refs, r)

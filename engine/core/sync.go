@@ -1,6 +1,8 @@
 package core
 
 import (
+	"sort"
+
 	"github.com/tutti-bft/tutti/engine/types"
 	"github.com/tutti-bft/tutti/engine/wire"
 )
@@ -40,6 +42,38 @@ func (c *Core) behind() bool {
 	return c.syncLaterEpoch || c.syncTarget > c.dag.HighestRound()+c.cfg.SyncGapRounds
 }
 
+// farAbove reports whether a missing ref is left to the sync: we are behind and it is
+// more than SyncGapRounds above what we hold.
+func (c *Core) farAbove(r types.Ref) bool {
+	return c.behind() && r.Round > c.dag.HighestRound()+c.cfg.SyncGapRounds
+}
+
+// askNearMissing asks peer for the refs we remembered while they were far above us and
+// are now near: the sync answers from our quorum frontier up, so a block of a slower author
+// just below it comes only this way.
+func (c *Core) askNearMissing(peer int) {
+	var ask []types.Ref
+	for r, asked := range c.missing {
+		if asked == 0 && !c.farAbove(r) && !c.dag.Contains(r) && r.Round > c.dag.GCRound() {
+			c.missing[r] = 1
+			ask = append(ask, r)
+		}
+	}
+	if len(ask) == 0 {
+		return
+	}
+	sort.Slice(ask, func(i, j int) bool {
+		if ask[i].Round != ask[j].Round {
+			return ask[i].Round < ask[j].Round
+		}
+		if ask[i].Author != ask[j].Author {
+			return ask[i].Author < ask[j].Author
+		}
+		return string(ask[i].Digest[:]) < string(ask[j].Digest[:])
+	})
+	c.emit(RequestBlocks{Peer: peer, Refs: ask})
+}
+
 // requestSync asks peer for the blocks of our epoch above what we hold.
 func (c *Core) requestSync(peer int) {
 	highest := make([]uint64, c.cfg.Epoch.Committee.Size())
@@ -60,6 +94,7 @@ func (c *Core) syncAnswered(from int, highestBefore uint64) {
 		return
 	}
 	c.syncPeer = -1
+	c.askNearMissing(from)
 	progressed := c.dag.HighestRound() > highestBefore || c.cfg.Epoch.Number != c.syncEpoch
 	if !progressed {
 		// The peer has nothing of our epoch above what we hold: a later epoch it runs (or
@@ -156,8 +191,9 @@ func (c *Core) answerSync(in SyncRequested) {
 }
 
 // syncFloor is the lowest round a sync answer starts at: just above the round the peer
-// holds a quorum of, the frontier it builds on. (Blocks of slow authors below it that it
-// still needs are referenced from above and fetched by ref, from storage if need be.)
+// holds a quorum of, the frontier it builds on, or lower for an author a little behind it.
+// (Blocks of authors far below it that it still needs are referenced from above and
+// fetched by ref, from storage if need be.)
 func (c *Core) syncFloor(epoch uint64, highest []uint64) uint64 {
 	var committee *types.Committee
 	start := uint64(0)
@@ -192,11 +228,21 @@ func (c *Core) syncFloor(epoch uint64, highest []uint64) uint64 {
 		}
 	}
 	tally := committee.NewTally()
+	frontier := start
 	for _, a := range order {
 		tally.Add(a)
 		if tally.Quorum() {
-			return max(highest[a], start) + 1
+			frontier = max(highest[a], start)
+			break
 		}
 	}
-	return start + 1
+	// Authors just below the frontier (slower, not crashed) need their next blocks too:
+	// the frontier's blocks reference them. Those far below are left to fetches by ref.
+	floor := frontier
+	for _, h := range highest {
+		if h < floor && h+c.cfg.SyncGapRounds >= frontier {
+			floor = max(h, start)
+		}
+	}
+	return floor + 1
 }

@@ -31,6 +31,11 @@ func TestRegressionSeeds(t *testing.T) {
 		// honest validator sent its sync requests to itself and stalled for good. Fixed by
 		// numbering peers as the node does (sim/byzantine.go peerNumber).
 		{"peers named by the current committee", Options{Seed: 981, Validators: 4, Byzantine: -1}},
+		// A validator catching up asked for the blocks above its quorum frontier only, and
+		// had dropped the parents it learnt of while far behind: a slower author's block
+		// just below the frontier was never asked, and it stalled. Fixed by starting the
+		// answer below the frontier for authors near it, and remembering those parents.
+		{"sync below the quorum frontier", Options{Seed: 107, Validators: 4, Byzantine: -1}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.found, func(t *testing.T) {
