@@ -53,6 +53,13 @@ type Mempool struct {
 	cfg Config
 	app App
 
+	// commitMu keeps new transactions away from the app from its Commit until the pool is
+	// rechecked (Lock/Unlock, held by the executor; CheckTx takes it shared). Otherwise a
+	// transaction admitted in between enters the app's fresh pending state, then is
+	// rechecked against that same state, which already holds it, and is dropped (a ledger
+	// nonce seen twice), as CometBFT prevents with its mempool lock.
+	commitMu sync.RWMutex
+
 	mu            sync.Mutex
 	byKey         map[cmttypes.TxKey]*entry
 	queue         []*entry // arrival order; removed entries are compacted lazily
@@ -79,6 +86,8 @@ func New(cfg Config, app App) *Mempool {
 // refusal by the app is a response with a non-zero code; a broken app connection is an
 // error wrapping ErrAppFailed. A response with code 0 means the transaction is in the pool.
 func (m *Mempool) CheckTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, error) {
+	m.commitMu.RLock()
+	defer m.commitMu.RUnlock()
 	if len(tx) > m.cfg.MaxTxBytes {
 		return nil, cmtmempool.ErrTxTooLarge{Max: m.cfg.MaxTxBytes, Actual: len(tx)}
 	}
@@ -186,6 +195,14 @@ func (m *Mempool) Return(txs [][]byte) {
 		}
 	}
 }
+
+// Lock keeps CheckTx from reaching the app until Unlock: the executor holds it from just
+// before the app's Commit until Update has rechecked the pool. Reap, Return and Update do
+// not take it.
+func (m *Mempool) Lock() { m.commitMu.Lock() }
+
+// Unlock lets CheckTx through again.
+func (m *Mempool) Unlock() { m.commitMu.Unlock() }
 
 // Update removes the transactions a block committed and remembers their hashes, then, if
 // configured, rechecks what is left and drops what the app now refuses. It returns the

@@ -388,3 +388,57 @@ func (a *countingApp) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*a
 	}
 	return a.sequenceApp.CheckTx(ctx, req)
 }
+
+// gateApp records the CheckTx calls it sees, New and Recheck, in order.
+type gateApp struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (a *gateApp) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls = append(a.calls, fmt.Sprintf("%s:%s", req.Type, req.Tx))
+	return &abci.ResponseCheckTx{}, nil
+}
+
+func (a *gateApp) Error() error { return nil }
+
+func (a *gateApp) seen() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return strings.Join(a.calls, " ")
+}
+
+// While the executor holds the pool's lock (from just before the app's Commit until Update
+// rechecked the pool), a client's transaction waits: the app sees the recheck first, then
+// the new transaction, never the new one in between (it would be checked twice against the
+// same fresh state, and a stateful app drops the second check).
+func TestNewTransactionsWaitForTheRecheck(t *testing.T) {
+	app := &gateApp{}
+	pool := New(defaultConfig(), app)
+	ctx := context.Background()
+	if _, err := pool.CheckTx(ctx, []byte("a=1")); err != nil {
+		t.Fatal(err)
+	}
+	pool.Lock()
+	done := make(chan error, 1)
+	go func() {
+		_, err := pool.CheckTx(ctx, []byte("b=2"))
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if got := app.seen(); strings.Contains(got, "b=2") {
+		t.Fatalf("a new transaction reached the app while the pool was locked: %s", got)
+	}
+	if _, err := pool.Update(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	pool.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got, want := app.seen(), "NEW:a=1 RECHECK:a=1 NEW:b=2"; got != want {
+		t.Fatalf("the app saw %q, want %q", got, want)
+	}
+}

@@ -197,11 +197,16 @@ func (n *Node) executeLoop(ctx context.Context) {
 	for b := range n.deliver {
 		start := time.Now()
 		n.prop.appMu.Lock() // no proposal call between FinalizeBlock and Commit (proposal.go)
+		poolLocked := false
 		executed, result, err := n.exec.Execute(ctx, &b, func(e *exec.Executed, r core.ExecutionResult) error {
 			if err := n.store.SaveExecuted(storeExecuted(&b, e, r)); err != nil {
 				return err
 			}
 			crashpoint("commit") // stored, not yet committed by the app
+			// No client transaction reaches the app from its Commit until the pool is
+			// rechecked against the new state (mempool.Lock).
+			n.pool.Lock()
+			poolLocked = true
 			return nil
 		})
 		if err == nil {
@@ -211,12 +216,17 @@ func (n *Node) executeLoop(ctx context.Context) {
 		}
 		n.prop.appMu.Unlock()
 		if err != nil {
+			if poolLocked {
+				n.pool.Unlock()
+			}
 			n.fail(fmt.Errorf("execute height %d: %w", b.Height, err))
 			continue
 		}
 		n.height.Store(b.Height)
 		crashpoint("execute")
-		if _, err := n.pool.Update(ctx, b.Txs); err != nil {
+		_, err = n.pool.Update(ctx, b.Txs)
+		n.pool.Unlock()
+		if err != nil {
 			n.fail(fmt.Errorf("mempool update after height %d: %w", b.Height, err))
 			continue
 		}
