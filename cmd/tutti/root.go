@@ -31,6 +31,8 @@ func newRootCommand() *cobra.Command {
 		newTestnetCommand(),
 		newSimCommand(),
 		newStartCommand(),
+		newLoadCommand(),
+		newLocalnetCommand(),
 		ledgercli.Command(),
 	)
 	return root

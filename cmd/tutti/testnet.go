@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tutti-bft/tutti/engine/config"
+	"github.com/tutti-bft/tutti/testnet/accounts"
 )
 
 // Port offsets of node i: p2p at base+10i, RPC at base+10i+1, metrics at base+10i+4
@@ -27,6 +28,13 @@ type testnetOptions struct {
 	chainID      string
 	startingPort int
 	proxyApp     string
+	// ledgerAccounts accounts derived from ledgerSeed (testnet/accounts) are funded in the
+	// genesis app_state, so that `tutti load --app ledger` can sign transfers from them.
+	ledgerAccounts int
+	ledgerSeed     string
+	// docker writes the homes for a compose network (testnet_docker.go): the default ports
+	// inside each container, peers by service name, and DIR/docker-compose.yml.
+	docker bool
 }
 
 func newTestnetCommand() *cobra.Command {
@@ -39,6 +47,9 @@ func newTestnetCommand() *cobra.Command {
 			if opt.validators < 1 {
 				return fmt.Errorf("--v must be at least 1, got %d", opt.validators)
 			}
+			if opt.ledgerAccounts < 0 {
+				return fmt.Errorf("--ledger-accounts must not be negative, got %d", opt.ledgerAccounts)
+			}
 			if opt.startingPort < 1 || opt.startingPort+portStride*opt.validators > 65535 {
 				return fmt.Errorf("--starting-port %d leaves no room for %d nodes", opt.startingPort, opt.validators)
 			}
@@ -50,6 +61,9 @@ func newTestnetCommand() *cobra.Command {
 	cmd.Flags().StringVar(&opt.chainID, "chain-id", "", "chain ID (default: chain-<random>)")
 	cmd.Flags().IntVar(&opt.startingPort, "starting-port", 26656, "p2p port of node0; node i uses this + 10i for p2p, +1 for RPC, +4 for metrics")
 	cmd.Flags().StringVar(&opt.proxyApp, "proxy_app", "kvstore", "the app every node runs (kvstore, persistent_kvstore, ledger, noop or an address)")
+	cmd.Flags().IntVar(&opt.ledgerAccounts, "ledger-accounts", 0, "fund this many ledger accounts in the genesis app_state, with keys derived from --ledger-seed (what `tutti load --app ledger` signs with)")
+	cmd.Flags().StringVar(&opt.ledgerSeed, "ledger-seed", accounts.DefaultSeed, "seed the funded ledger accounts' keys derive from (test networks only: the keys follow from it)")
+	cmd.Flags().BoolVar(&opt.docker, "docker", false, "write homes for containers (peers node0.. on the default ports) and DIR/"+composeFile+" (image "+dockerImage+", node i's RPC on host 127.0.0.1:starting-port+10i+1)")
 	return cmd
 }
 
@@ -72,6 +86,9 @@ func generateTestnet(opt testnetOptions, out interface{ Write([]byte) (int, erro
 		cfg.Instrumentation.PrometheusListenAddr = fmt.Sprintf("127.0.0.1:%d", base+metricsOffset)
 		cfg.Instrumentation.Prometheus = true
 		cfg.P2P.AllowDuplicateIP = true
+		if opt.docker {
+			useContainerAddresses(cfg)
+		}
 		pv, err := loadOrGenValidatorKey(cfg, quiet)
 		if err != nil {
 			return err
@@ -83,11 +100,22 @@ func generateTestnet(opt testnetOptions, out interface{ Write([]byte) (int, erro
 		cfgs[i], ids[i], vals[i] = cfg, key.ID(), genesisValidator(pv, cfg.Moniker)
 	}
 	doc := newGenesis(opt.chainID, time.Now().UTC(), vals)
+	if opt.ledgerAccounts > 0 {
+		appState, err := accounts.AppState(opt.ledgerSeed, opt.ledgerAccounts, accounts.DefaultBalance)
+		if err != nil {
+			return err
+		}
+		doc.AppState = appState
+	}
 	for i, cfg := range cfgs {
 		var peers []string
 		for j, other := range cfgs {
 			if j != i {
-				peers = append(peers, fmt.Sprintf("%s@%s", ids[j], strings.TrimPrefix(other.P2P.ListenAddress, "tcp://")))
+				host := strings.TrimPrefix(other.P2P.ListenAddress, "tcp://")
+				if opt.docker {
+					host = dockerPeerAddress(j)
+				}
+				peers = append(peers, fmt.Sprintf("%s@%s", ids[j], host))
 			}
 		}
 		cfg.P2P.PersistentPeers = strings.Join(peers, ",")
@@ -98,6 +126,11 @@ func generateTestnet(opt testnetOptions, out interface{ Write([]byte) (int, erro
 			return err
 		}
 		if err := doc.SaveAs(cfg.GenesisFile()); err != nil {
+			return err
+		}
+	}
+	if opt.docker {
+		if err := writeCompose(opt); err != nil {
 			return err
 		}
 	}

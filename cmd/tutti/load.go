@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tutti-bft/tutti/testnet/accounts"
+	"github.com/tutti-bft/tutti/testnet/load"
+)
+
+func newLoadCommand() *cobra.Command {
+	var (
+		cfg               load.Config
+		endpoints         string
+		jsonPath, csvPath string
+		quiet             bool
+	)
+	cmd := &cobra.Command{
+		Use:   "load",
+		Short: "Send transactions to nodes' RPC and report throughput and latency to commit",
+		Long: `Sends kvstore transactions (unique key=value, --size bytes) or signed ledger transfers
+(from accounts funded by tutti testnet --ledger-accounts, keys derived from --ledger-seed) to
+the --endpoints round robin with broadcast_tx_sync: open loop at --rate per second, or closed
+loop with --concurrency workers each waiting for its transaction's commit. Latency runs from
+a transaction's due time to the first websocket event (Tx, or NewBlock, which lists the
+same transactions) that reports it committed (every endpoint is subscribed before the first
+send). A live line is printed every second on stderr; the report goes to stdout and, with
+--json / --csv, to files. It stops after
+--duration plus at most --drain; the first Ctrl-C stops sending and drains, a second one
+stops at once.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Endpoints = strings.Split(endpoints, ",")
+			if !quiet {
+				cfg.Progress, cfg.ProgressTTY = os.Stderr, isTerminal(os.Stderr)
+			}
+			ctx, interrupt, stop := twoStageSignals()
+			defer stop()
+			cfg.Interrupt = interrupt
+			rep, err := load.Run(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			return writeLoadReport(cmd, rep, jsonPath, csvPath)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&endpoints, "endpoints", "http://127.0.0.1:26657", "comma-separated node RPC addresses")
+	f.Float64Var(&cfg.Rate, "rate", 200, "open loop: transactions offered per second")
+	f.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long to send")
+	f.BoolVar(&cfg.ClosedLoop, "closed-loop", false, "closed loop: --concurrency workers, each sends once its previous transaction committed")
+	f.IntVar(&cfg.Concurrency, "concurrency", 64, "closed loop: workers; open loop: broadcasts in flight at most")
+	f.StringVar(&cfg.App, "app", "kvstore", "transactions to send: kvstore or ledger")
+	f.IntVar(&cfg.Size, "size", 100, "kvstore: bytes per transaction")
+	f.DurationVar(&cfg.Drain, "drain", 10*time.Second, "after sending, how long to wait for accepted transactions to commit")
+	f.StringVar(&cfg.LedgerSeed, "ledger-seed", accounts.DefaultSeed, "ledger: seed of the funded accounts (as given to tutti testnet)")
+	f.IntVar(&cfg.LedgerAccounts, "ledger-accounts", 1000, "ledger: how many funded accounts to send from (at most as many as testnet funded)")
+	f.StringVar(&jsonPath, "json", "", "also write the report as JSON to this file")
+	f.StringVar(&csvPath, "csv", "", "also write the per-second series (offered, committed, p50, p99) as CSV to this file")
+	f.BoolVar(&quiet, "quiet", false, "no live line")
+	return cmd
+}
+
+// writeLoadReport prints the summary and writes the files asked for.
+func writeLoadReport(cmd *cobra.Command, rep *load.Report, jsonPath, csvPath string) error {
+	if err := rep.WriteText(cmd.OutOrStdout()); err != nil {
+		return err
+	}
+	for path, write := range map[string]func(*os.File) error{
+		jsonPath: func(f *os.File) error { return rep.WriteJSON(f) },
+		csvPath:  func(f *os.File) error { return rep.WriteCSV(f) },
+	} {
+		if path == "" {
+			continue
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := write(f); err != nil {
+			f.Close()
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// twoStageSignals: the first SIGINT or SIGTERM closes interrupt (finish gracefully: stop
+// sending, drain, report), a second one cancels ctx (stop now).
+func twoStageSignals() (ctx context.Context, interrupt <-chan struct{}, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	intr := make(chan struct{})
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			close(intr)
+		case <-done:
+			return
+		}
+		select {
+		case <-sigs:
+			cancel()
+		case <-done:
+		}
+	}()
+	return ctx, intr, func() { signal.Stop(sigs); close(done); cancel() }
+}
+
+// isTerminal says whether f is a terminal, where the live line can rewrite itself.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

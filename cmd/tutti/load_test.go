@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tutti-bft/tutti/testnet/load"
+	lnet "github.com/tutti-bft/tutti/testnet/localnet"
+)
+
+// loadReport is the part of `tutti load --json` the tests read.
+type loadReport struct {
+	CommittedTPS float64     `json:"committed_tps"`
+	Counts       load.Counts `json:"counts"`
+	Latency      struct {
+		P50 float64 `json:"p50_ms"`
+		P99 float64 `json:"p99_ms"`
+	} `json:"latency"`
+	Series            []load.Second `json:"series"`
+	NeverCommittedTxs []string      `json:"never_committed_txs"`
+	Failures          map[string]int64
+}
+
+func readLoadReport(t *testing.T, path string) loadReport {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r loadReport
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatalf("%s: %v\n%s", path, err, raw)
+	}
+	return r
+}
+
+// TestLoadCommandAgainstFourValidators runs `tutti load` (the built binary) at 100 kvstore
+// transactions a second for 10 s against a 4-validator network of processes: it commits
+// transactions, every one a node accepted is seen committed through the websocket Tx
+// events, none at two heights, and the report's files are written.
+func TestLoadCommandAgainstFourValidators(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 4 node processes and the load generator for about 20 s")
+	}
+	bin := tuttiBinary(t)
+	base, err := lnet.FreePortBase(20000+os.Getpid()%1000*10, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx := context.Background()
+	nw, err := lnet.Generate(ctx, lnet.Options{Bin: bin, Dir: filepath.Join(dir, "net"), Validators: 4,
+		StartingPort: base, ChainID: "load-test", ProxyApp: "kvstore"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := nw.StopAll(20 * time.Second); err != nil {
+			t.Error(err)
+		}
+	})
+	for i := range nw.Homes {
+		if err := nw.Start(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nw.WaitHeight(ctx, 2, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	jsonPath, csvPath := filepath.Join(dir, "load.json"), filepath.Join(dir, "load.csv")
+	cmd := exec.Command(bin, "load", "--endpoints", strings.Join(nw.RPCs(), ","), "--rate", "100",
+		"--duration", "10s", "--drain", "10s", "--json", jsonPath, "--csv", csvPath)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("tutti load: %v\n%s", err, out)
+	}
+	t.Logf("tutti load:\n%s", out)
+	r := readLoadReport(t, jsonPath)
+	if r.Counts.Committed == 0 {
+		t.Fatal("nothing committed")
+	}
+	if r.Counts.NeverCommitted != 0 {
+		t.Fatalf("%d accepted transactions never committed: %v", r.Counts.NeverCommitted, r.NeverCommittedTxs)
+	}
+	if r.Counts.CommittedTwice != 0 {
+		t.Fatalf("%d transactions committed at two heights", r.Counts.CommittedTwice)
+	}
+	if r.Counts.Sent != 1000 || r.Counts.Accepted+r.Counts.Refused+r.Counts.SendErrors != r.Counts.Sent {
+		t.Fatalf("counts do not add up: %+v", r.Counts)
+	}
+	if len(r.Series) < 10 || r.Latency.P50 <= 0 || r.Latency.P99 < r.Latency.P50 {
+		t.Fatalf("series of %d seconds, p50 %g ms, p99 %g ms", len(r.Series), r.Latency.P50, r.Latency.P99)
+	}
+	if !strings.Contains(string(out), "offered") || !strings.Contains(string(out), "load summary") {
+		t.Fatalf("no live line or summary in the output:\n%s", out)
+	}
+	csvRaw, err := os.ReadFile(csvPath)
+	if err != nil || !strings.HasPrefix(string(csvRaw), "second,offered,committed,p50_ms,p99_ms\n") {
+		t.Fatalf("CSV: %v\n%s", err, csvRaw)
+	}
+}

@@ -1,0 +1,38 @@
+package load
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// liveLine is the progress line: elapsed time, the last second's offered and committed
+// transactions, the latency percentiles so far and the highest height seen.
+func liveLine(s snapshot) string {
+	return fmt.Sprintf("%5.0fs  offered %5d/s  committed %5d/s  p50 %s  p99 %s  height %d  | sent %d committed %d refused %d",
+		s.elapsed.Seconds(), s.offered, s.committed, fmtMS(s.p50), fmtMS(s.p99), s.height,
+		s.totals.Sent, s.totals.Committed, s.totals.Refused)
+}
+
+// showProgress prints the live line every second until stop closes. On a terminal it
+// rewrites one line; into a file or pipe it writes a line per second, which a log keeps.
+func showProgress(w io.Writer, tty bool, tr *tracker, stop <-chan struct{}) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case now := <-t.C:
+			line := liveLine(tr.live(now))
+			if tty {
+				fmt.Fprintf(w, "\r\x1b[K%s", line)
+			} else {
+				fmt.Fprintln(w, line)
+			}
+		case <-stop:
+			if tty {
+				fmt.Fprintln(w)
+			}
+			return
+		}
+	}
+}
