@@ -99,3 +99,14 @@ docker-testnet-down:
 	  if timeout 30 docker compose version >/dev/null 2>&1; then compose="docker compose"; else compose=docker-compose; fi; \
 	  timeout 60 $$compose -p $(DOCKER_PROJECT) -f $(DOCKER_TESTNET_DIR)/docker-compose.yml down -v -t 5 >/dev/null 2>&1 || true; \
 	fi
+
+# Side by side with CometBFT (the version in go.mod, installed into bin/ from the module
+# proxy) on this host: 4 validators each, CometBFT's kvstore in process, the same load
+# generator at each of BENCH_RATES for BENCH_DURATION; prints one table (testnet/bench).
+COMETBFT_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/cometbft/cometbft)
+BENCH_RATES    ?= 500 2000 5000
+BENCH_DURATION ?= 20s
+.PHONY: bench-compare
+bench-compare: build
+	GOBIN=$(CURDIR)/$(BIN)/cometbft-$(COMETBFT_VERSION) $(GO) install github.com/cometbft/cometbft/cmd/cometbft@$(COMETBFT_VERSION)
+	testnet/bench/compare.sh $(BIN)/tutti $(BIN)/cometbft-$(COMETBFT_VERSION)/cometbft "$(BENCH_RATES)" $(BENCH_DURATION)
