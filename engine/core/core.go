@@ -309,6 +309,19 @@ func (c *Core) timer(t TimerFired) {
 	}
 }
 
+// sortRefs orders refs by (round, author, digest), so requests are deterministic.
+func sortRefs(refs []types.Ref) {
+	sort.Slice(refs, func(i, j int) bool {
+		if refs[i].Round != refs[j].Round {
+			return refs[i].Round < refs[j].Round
+		}
+		if refs[i].Author != refs[j].Author {
+			return refs[i].Author < refs[j].Author
+		}
+		return string(refs[i].Digest[:]) < string(refs[j].Digest[:])
+	})
+}
+
 // refetchMissing asks for every block we still miss (only those in older, when it is not
 // nil), each time from the next peer in turn.
 func (c *Core) refetchMissing(older map[types.Ref]bool) {
@@ -327,15 +340,7 @@ func (c *Core) refetchMissing(older map[types.Ref]bool) {
 		}
 		refs = append(refs, r)
 	}
-	sort.Slice(refs, func(i, j int) bool {
-		if refs[i].Round != refs[j].Round {
-			return refs[i].Round < refs[j].Round
-		}
-		if refs[i].Author != refs[j].Author {
-			return refs[i].Author < refs[j].Author
-		}
-		return string(refs[i].Digest[:]) < string(refs[j].Digest[:])
-	})
+	sortRefs(refs)
 	byPeer := map[int][]types.Ref{}
 	var peers []int
 	for _, r := range refs {

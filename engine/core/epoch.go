@@ -165,23 +165,8 @@ func (c *Core) unorderedOwnTxs() [][]byte {
 	if c.self < 0 {
 		return nil
 	}
-	var txs [][]byte
 	// Rounds at or below the DAG's GC round were put back when collected (requeue.go).
-	// The linearizer forgets ordered slots at its own GC round, which may be above the
-	// DAG's until the next collection; ownOrdered still tells those rounds apart.
-	from := max(c.dag.GCRound(), c.cfg.Epoch.StartRound) + 1
-	for r := from; r <= c.dag.HighestRound(); r++ {
-		slot := types.Slot{Round: r, Author: c.self}
-		if c.lin.SlotOrdered(slot) || c.ownOrdered[r] {
-			continue
-		}
-		// Only the first block of the slot: the one we built (a twin would be another's
-		// forgery or our own lost history, and its transactions are not ours to re-send).
-		if blocks := c.dag.SlotBlocks(slot); len(blocks) > 0 {
-			txs = append(txs, blocks[0].Txs...)
-		}
-	}
-	return txs
+	return c.unorderedOwnTxsIn(max(c.dag.GCRound(), c.cfg.Epoch.StartRound), c.dag.HighestRound())
 }
 
 // otherEpoch handles a block that is not of the epoch we run: the next epoch's is held

@@ -28,26 +28,9 @@ func (c *Core) noteOwnOrdered(cm order.Commit) {
 // A replay (Restore) does not: the previous run put them back already and proposed them
 // again in blocks it stored, or lost them with its mempool, so they are never queued twice.
 func (c *Core) requeueCollected(from, to uint64) {
-	if c.self < 0 || c.restoring {
-		return
-	}
-	if from < c.cfg.Epoch.StartRound {
-		from = c.cfg.Epoch.StartRound
-	}
 	var txs [][]byte
-	var bytes int
-	for r := from + 1; r <= to; r++ {
-		if c.ownOrdered[r] {
-			delete(c.ownOrdered, r)
-			continue
-		}
-		// Only the first block of the slot: the one we built (see unorderedOwnTxs).
-		if blocks := c.dag.SlotBlocks(types.Slot{Round: r, Author: c.self}); len(blocks) > 0 {
-			for _, tx := range blocks[0].Txs {
-				txs = append(txs, tx)
-				bytes += len(tx)
-			}
-		}
+	if c.self >= 0 && !c.restoring {
+		txs = c.unorderedOwnTxsIn(max(from, c.cfg.Epoch.StartRound), to)
 	}
 	for r := range c.ownOrdered {
 		if r <= to {
@@ -57,7 +40,29 @@ func (c *Core) requeueCollected(from, to uint64) {
 	if len(txs) == 0 {
 		return
 	}
+	bytes := 0
+	for _, tx := range txs {
+		bytes += len(tx)
+	}
 	c.requeued += uint64(len(txs))
 	c.pendingTxs = append(txs, c.pendingTxs...)
 	c.pendingTxBytes += bytes
+}
+
+// unorderedOwnTxsIn lists, in round order, the transactions of our blocks in rounds
+// (from, to] that no commit ordered (ownOrdered records every own block a commit ordered,
+// also after the linearizer forgot the slot at its GC round).
+func (c *Core) unorderedOwnTxsIn(from, to uint64) [][]byte {
+	var txs [][]byte
+	for r := from + 1; r <= to; r++ {
+		if c.ownOrdered[r] {
+			continue
+		}
+		// Only the first block of the slot: the one we built (a twin would be another's
+		// forgery or our own lost history, and its transactions are not ours to re-send).
+		if blocks := c.dag.SlotBlocks(types.Slot{Round: r, Author: c.self}); len(blocks) > 0 {
+			txs = append(txs, blocks[0].Txs...)
+		}
+	}
+	return txs
 }

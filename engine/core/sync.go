@@ -62,15 +62,7 @@ func (c *Core) askNearMissing(peer int) {
 	if len(ask) == 0 {
 		return
 	}
-	sort.Slice(ask, func(i, j int) bool {
-		if ask[i].Round != ask[j].Round {
-			return ask[i].Round < ask[j].Round
-		}
-		if ask[i].Author != ask[j].Author {
-			return ask[i].Author < ask[j].Author
-		}
-		return string(ask[i].Digest[:]) < string(ask[j].Digest[:])
-	})
+	sortRefs(ask)
 	c.emit(RequestBlocks{Peer: peer, Refs: ask})
 }
 
@@ -221,12 +213,8 @@ func (c *Core) syncFloor(epoch uint64, highest []uint64) uint64 {
 	for i := range order {
 		order[i] = i
 	}
-	// Sort authors by their highest round, descending, and add stake until a quorum.
-	for i := 1; i < len(order); i++ {
-		for j := i; j > 0 && highest[order[j]] > highest[order[j-1]]; j-- {
-			order[j], order[j-1] = order[j-1], order[j]
-		}
-	}
+	// Authors by their highest round, descending; stake is added until a quorum.
+	sort.SliceStable(order, func(i, j int) bool { return highest[order[i]] > highest[order[j]] })
 	tally := committee.NewTally()
 	frontier := start
 	for _, a := range order {
