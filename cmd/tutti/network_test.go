@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/tutti-bft/tutti/engine/store"
 	"github.com/tutti-bft/tutti/engine/types"
+	tnlocalnet "github.com/tutti-bft/tutti/testnet/localnet"
 )
 
 // These tests run real processes of the built binary on loopback: `tutti testnet` writes
@@ -53,27 +53,15 @@ func tuttiBinary(t *testing.T) string {
 }
 
 // freePortBase finds P such that the ports a testnet of n nodes uses (P+10i .. P+10i+4)
-// are free on loopback now.
+// are free on loopback now (testnet/localnet's search, from a per-process start so that
+// parallel test binaries rarely collide).
 func freePortBase(t *testing.T, n int) int {
 	t.Helper()
-	for base := 30000 + os.Getpid()%2000*10; base < 60000; base += 97 {
-		ok := true
-		for i := 0; i < n && ok; i++ {
-			for _, off := range []int{0, 1, 4} {
-				ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+10*i+off))
-				if err != nil {
-					ok = false
-					break
-				}
-				ln.Close()
-			}
-		}
-		if ok {
-			return base
-		}
+	base, err := tnlocalnet.FreePortBase(30000+os.Getpid()%2000*10, n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free port range")
-	return 0
+	return base
 }
 
 // localnet is a generated testnet of processes.
