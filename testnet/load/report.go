@@ -1,6 +1,7 @@
 package load
 
 import (
+	"crypto/sha256"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -35,6 +36,9 @@ type Report struct {
 	NeverCommittedTxs []string `json:"never_committed_txs,omitempty"`
 	// Failures counts the refusals and send errors by reason (the first maxListed reasons).
 	Failures map[string]int64 `json:"failures,omitempty"`
+	// Accepted holds the SHA-256 of every transaction a node accepted, for checkers that
+	// look for each one in the nodes' blocks (the end-to-end runner's S4).
+	Accepted [][sha256.Size]byte `json:"-"`
 }
 
 // maxListed bounds the hashes a report lists.
@@ -65,6 +69,9 @@ func (tr *tracker) report(end time.Time) *Report {
 		r.CommittedTPS = float64(tr.counts.CommittedInSend) / window
 	}
 	for h, rec := range tr.byHash {
+		if rec.answered && rec.outcome == accepted {
+			r.Accepted = append(r.Accepted, h)
+		}
 		if rec.committed.IsZero() && rec.answered {
 			switch rec.outcome {
 			case accepted:
