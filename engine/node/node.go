@@ -87,9 +87,12 @@ func Open(cfg *config.Config, logger zerolog.Logger) (n *Node, err error) {
 		peers: newPeerTable(), inputs: make(chan core.Input, inputQueue), deliver: make(chan order.ABCIBlock, deliverQueue),
 		results: make(chan core.ExecutionResult, deliverQueue+2), fatal: make(chan error, 1), done: make(chan struct{}),
 		txReady: make(chan struct{}, 1), serving: make(chan struct{}, maxServing), timers: map[core.TimerKind]*time.Timer{}}
+	// The deferred close needs its own reference: a failing return sets the named result n
+	// to nil before deferred calls run.
+	opened := n
 	defer func() {
 		if err != nil {
-			n.Close()
+			opened.Close()
 		}
 	}()
 	dbPath := filepath.Join(cfg.DBPath(), store.DBName)

@@ -1,0 +1,34 @@
+package node
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tutti-bft/tutti/engine/store"
+)
+
+// TestOpenFailureReleasesWhatItOpened: when Open fails after opening the store (here the
+// validator key is gone), it returns the error and closes the store, so that the database
+// can be opened again; it used to panic on a nil node instead, hiding the error (found by
+// the end-to-end runner's truncate perturbation).
+func TestOpenFailureReleasesWhatItOpened(t *testing.T) {
+	cfg := testHomes(t, 1, nil)[0]
+	if err := os.Remove(cfg.PrivValidatorKeyFile()); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Open(cfg, zerolog.Nop())
+	if err == nil || n != nil {
+		t.Fatalf("Open without a validator key: node %v, error %v", n, err)
+	}
+	if !strings.Contains(err.Error(), "priv_validator_key") {
+		t.Fatalf("the error does not name the missing key file: %v", err)
+	}
+	s, err := store.Open(cfg.DBPath())
+	if err != nil {
+		t.Fatalf("the failed Open left the store open: %v", err)
+	}
+	s.Close()
+}
