@@ -68,6 +68,14 @@ localnet: build
 clean:
 	rm -rf $(BIN)
 
+# An end-to-end fault scenario on local processes (testnet/e2e): the manifest's network,
+# load and perturbations, then every checker over RPC; exits non-zero naming the violated
+# properties. The manifests CI runs are in cmd/tutti's TestE2EManifests.
+MANIFEST ?= testnet/e2e/manifests/ci.toml
+.PHONY: e2e
+e2e: build
+	$(BIN)/tutti e2e $(MANIFEST)
+
 # The Docker image (testnet/docker): the static binary is built here and copied into
 # FROM scratch, so the build pulls nothing (no image registry is reachable). The build
 # context is the binary's directory alone, so nothing else is sent to the daemon.

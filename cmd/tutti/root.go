@@ -33,6 +33,7 @@ func newRootCommand() *cobra.Command {
 		newStartCommand(),
 		newLoadCommand(),
 		newLocalnetCommand(),
+		newE2ECommand(),
 		ledgercli.Command(),
 	)
 	return root

@@ -57,6 +57,7 @@ type process struct {
 	exited  chan struct{}
 	err     error       // the exit status, once exited is closed
 	stopped atomic.Bool // we asked it to stop: its exit is not a failure
+	paused  atomic.Bool // SIGSTOPped: a signal to end it must be followed by SIGCONT
 }
 
 // Generate writes the homes. Dir must not exist, be empty, or hold a network this package
@@ -111,6 +112,14 @@ func prepareDir(dir string) error {
 		return fmt.Errorf("localnet: %s exists and was not made by tutti localnet (no %s): remove it or choose another directory", dir, markerFile)
 	}
 	return os.RemoveAll(dir)
+}
+
+// AddNode adds a node whose home another tool prepared (the end-to-end runner's twins),
+// with its RPC at RPC(i) for the index returned, and returns that index.
+func (n *Network) AddNode(home string) int {
+	n.Homes = append(n.Homes, home)
+	n.procs = append(n.procs, nil)
+	return len(n.Homes) - 1
 }
 
 // RPC is node i's RPC address.
@@ -185,7 +194,7 @@ func (n *Network) Stop(i int, grace time.Duration) error {
 		return nil
 	}
 	p.stopped.Store(true)
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	p.signal(syscall.SIGTERM)
 	select {
 	case <-p.exited:
 		if p.err != nil {
@@ -205,8 +214,50 @@ func (n *Network) Kill(i int) {
 		return
 	}
 	p.stopped.Store(true)
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	p.signal(syscall.SIGKILL)
 	<-p.exited
+}
+
+// signal sends sig, then SIGCONT to a paused process, which otherwise would not act on
+// SIGTERM until resumed.
+func (p *process) signal(sig syscall.Signal) {
+	_ = p.cmd.Process.Signal(sig)
+	if p.paused.Swap(false) {
+		_ = p.cmd.Process.Signal(syscall.SIGCONT)
+	}
+}
+
+// Pause freezes node i (SIGSTOP): its sockets stay open but it answers nothing, as a
+// node stalled by its host would.
+func (n *Network) Pause(i int) error {
+	p := n.procs[i]
+	if p == nil || p.done() {
+		return fmt.Errorf("localnet: node %d is not running", i)
+	}
+	p.paused.Store(true)
+	return p.cmd.Process.Signal(syscall.SIGSTOP)
+}
+
+// Resume continues a paused node (SIGCONT).
+func (n *Network) Resume(i int) error {
+	p := n.procs[i]
+	if p == nil || p.done() {
+		return fmt.Errorf("localnet: node %d is not running", i)
+	}
+	p.paused.Store(false)
+	return p.cmd.Process.Signal(syscall.SIGCONT)
+}
+
+// Running says whether node i's process is up (paused counts as up).
+func (n *Network) Running(i int) bool {
+	p := n.procs[i]
+	return p != nil && !p.done()
+}
+
+// Paused says whether node i is paused.
+func (n *Network) Paused(i int) bool {
+	p := n.procs[i]
+	return p != nil && !p.done() && p.paused.Load()
 }
 
 // StopAll stops every node at once (SIGTERM, SIGKILL after grace) and waits for them.
