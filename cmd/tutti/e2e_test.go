@@ -14,7 +14,8 @@ import (
 )
 
 // TestE2EManifests runs the manifests CI runs with the built binary, as an operator would
-// (`tutti e2e MANIFEST`): the fault scenarios must pass every checker after every fault,
+// (`tutti e2e MANIFEST`): the fault scenarios, with the app in process and as external
+// `abci-cli kvstore` processes over a socket, must pass every checker after every fault,
 // and the planted fault (more than f byzantine validators, as twins on two sides of a
 // partition) must fail, naming agreement (S1).
 func TestE2EManifests(t *testing.T) {
@@ -28,6 +29,7 @@ func TestE2EManifests(t *testing.T) {
 	}{
 		{"ci", ""},
 		{"ci-truncate", ""},
+		{"external-kvstore", ""},
 		{"twins-fork", "S1"},
 	} {
 		t.Run(c.manifest, func(t *testing.T) {
@@ -40,6 +42,9 @@ func TestE2EManifests(t *testing.T) {
 			report := filepath.Join(dir, "result.json")
 			cmd := exec.Command(bin, "e2e", path, "--dir", filepath.Join(dir, "net"), "--json", report,
 				"--starting-port", fmt.Sprint(freePortBase(t, len(m.NodeNames()))))
+			if m.App == "external" {
+				cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(abciCLI(t))+string(os.PathListSeparator)+os.Getenv("PATH"))
+			}
 			out, runErr := cmd.CombinedOutput()
 			t.Logf("tutti e2e %s:\n%s", c.manifest, out)
 			raw, err := os.ReadFile(report)
@@ -74,4 +79,15 @@ func TestE2EManifests(t *testing.T) {
 			}
 		})
 	}
+}
+
+// abciCLI builds CometBFT's abci-cli (the version in go.mod) from the module cache.
+func abciCLI(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "abci-cli")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/cometbft/cometbft/abci/cmd/abci-cli").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build abci-cli: %v\n%s", err, out)
+	}
+	return bin
 }
