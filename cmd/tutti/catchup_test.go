@@ -92,7 +92,5 @@ func (ln *localnet) addFullNode() int {
 	if err := os.WriteFile(cfg.GenesisFile(), genesis, 0o600); err != nil {
 		ln.t.Fatal(err)
 	}
-	ln.homes = append(ln.homes, home)
-	ln.procs = append(ln.procs, nil)
-	return len(ln.homes) - 1
+	return ln.addHome(home)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -64,33 +65,26 @@ func freePortBase(t *testing.T, n int) int {
 	return base
 }
 
-// localnet is a generated testnet of processes.
+// localnet is a generated testnet of processes (testnet/localnet's, which makes the homes
+// with `tutti testnet` and runs each node in its own process group, its log in its home),
+// with what these tests read from the nodes' logs and stores.
 type localnet struct {
-	t     *testing.T
-	bin   string
+	t   *testing.T
+	bin string
+	*tnlocalnet.Network
 	homes []string
-	procs []*nodeProc
-}
-
-type nodeProc struct {
-	cmd     *exec.Cmd
-	logPath string
-	exited  chan error
 }
 
 // newLocalnet writes the homes of an n-validator network; testnetArgs go to tutti testnet.
 func newLocalnet(t *testing.T, n int, testnetArgs ...string) *localnet {
 	bin := tuttiBinary(t)
-	dir := t.TempDir()
-	base := freePortBase(t, n)
-	args := append([]string{"testnet", "--v", strconv.Itoa(n), "--o", dir, "--starting-port", strconv.Itoa(base)}, testnetArgs...)
-	out, err := exec.Command(bin, args...).CombinedOutput()
+	net, err := tnlocalnet.Generate(context.Background(), tnlocalnet.Options{Bin: bin, Dir: t.TempDir(),
+		Validators: n, StartingPort: freePortBase(t, n), ExtraArgs: testnetArgs})
 	if err != nil {
-		t.Fatalf("tutti testnet: %v\n%s", err, out)
+		t.Fatal(err)
 	}
-	ln := &localnet{t: t, bin: bin, procs: make([]*nodeProc, n)}
-	for i := 0; i < n; i++ {
-		home := filepath.Join(dir, fmt.Sprintf("node%d", i))
+	ln := &localnet{t: t, bin: bin, Network: net, homes: net.Homes}
+	for _, home := range ln.homes {
 		// Empty blocks every 200 ms instead of every second, so a test reaches its heights
 		// in seconds.
 		cfgPath := filepath.Join(home, "config", "config.toml")
@@ -102,14 +96,20 @@ func newLocalnet(t *testing.T, n int, testnetArgs ...string) *localnet {
 		if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		ln.homes = append(ln.homes, home)
 	}
 	t.Cleanup(func() {
-		for i := range ln.procs {
+		for i := range ln.homes {
 			ln.kill(i)
 		}
 	})
 	return ln
+}
+
+// addHome adds a node whose home the test prepared.
+func (ln *localnet) addHome(home string) int {
+	i := ln.AddNode(home)
+	ln.homes = ln.Homes
+	return i
 }
 
 // logCount counts the lines of node i's log that contain text.
@@ -122,59 +122,26 @@ func (ln *localnet) logCount(i int, text string) int {
 	return strings.Count(string(bz), text)
 }
 
-// start runs node i; its stderr is appended to a log file in its home.
+// start runs node i; its output is appended to node.log in its home.
 func (ln *localnet) start(i int) { ln.startEnv(i) }
 
 // startEnv runs node i with extra environment variables.
 func (ln *localnet) startEnv(i int, env ...string) {
 	ln.t.Helper()
-	logPath := filepath.Join(ln.homes[i], "node.log")
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
+	if err := ln.Start(i, env...); err != nil {
 		ln.t.Fatal(err)
 	}
-	fmt.Fprintf(f, "=== start %s\n", time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(ln.bin, "start", "--home", ln.homes[i])
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Env = append(os.Environ(), env...)
-	if err := cmd.Start(); err != nil {
-		ln.t.Fatal(err)
-	}
-	p := &nodeProc{cmd: cmd, logPath: logPath, exited: make(chan error, 1)}
-	go func() { p.exited <- cmd.Wait(); f.Close() }()
-	ln.procs[i] = p
 }
 
 // kill sends SIGKILL: no shutdown code runs.
-func (ln *localnet) kill(i int) {
-	p := ln.procs[i]
-	if p == nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.exited
-	ln.procs[i] = nil
-}
+func (ln *localnet) kill(i int) { ln.Kill(i) }
 
 // stop sends SIGTERM and expects a clean exit.
 func (ln *localnet) stop(i int) {
 	ln.t.Helper()
-	p := ln.procs[i]
-	if p == nil {
-		return
+	if err := ln.Stop(i, 20*time.Second); err != nil {
+		ln.t.Errorf("%v\n%s", err, ln.tail(i, 20))
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.exited:
-		if err != nil {
-			ln.t.Errorf("node %d did not exit cleanly on SIGTERM: %v\n%s", i, err, ln.tail(i, 20))
-		}
-	case <-time.After(20 * time.Second):
-		ln.t.Errorf("node %d did not stop within 20 s of SIGTERM", i)
-		_ = p.cmd.Process.Signal(syscall.SIGKILL)
-		<-p.exited
-	}
-	ln.procs[i] = nil
 }
 
 var committedLine = regexp.MustCompile(`committed .*height=(\d+)`)
@@ -222,12 +189,8 @@ func (ln *localnet) waitHeight(nodes []int, h int64, within time.Duration) {
 	for {
 		done := true
 		for _, i := range nodes {
-			if p := ln.procs[i]; p != nil {
-				select {
-				case err := <-p.exited:
-					ln.t.Fatalf("node %d exited: %v\n%s", i, err, ln.tail(i, 30))
-				default:
-				}
+			if exited, err := ln.Wait(i, 0); exited {
+				ln.t.Fatalf("node %d exited: %v\n%s", i, err, ln.tail(i, 30))
 			}
 			if ln.height(i) < h {
 				done = false
@@ -403,17 +366,14 @@ func TestCrashPointsLoseNothingAndNeverDoubleSign(t *testing.T) {
 		ln.stop(3)
 		before := ln.height(3)
 		ln.startEnv(3, "TUTTI_CRASHPOINT="+point+":3")
-		p := ln.procs[3]
-		select {
-		case err := <-p.exited:
-			var exitErr *exec.ExitError
-			if !errors.As(err, &exitErr) || exitErr.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-				t.Fatalf("crash point %s: node 3 exited with %v, want SIGKILL\n%s", point, err, ln.tail(3, 20))
-			}
-		case <-time.After(60 * time.Second):
+		exited, err := ln.Wait(3, 60*time.Second)
+		if !exited {
 			t.Fatalf("crash point %s was never reached", point)
 		}
-		ln.procs[3] = nil
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) || exitErr.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Fatalf("crash point %s: node 3 exited with %v, want SIGKILL\n%s", point, err, ln.tail(3, 20))
+		}
 		replayedBefore := ln.logCount(3, "replayed a stored height into the app")
 		ln.start(3)
 		top := max(ln.height(0), ln.height(1), ln.height(2))

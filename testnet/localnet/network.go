@@ -227,6 +227,29 @@ func (p *process) signal(sig syscall.Signal) {
 	}
 }
 
+// Wait waits up to within (0: not at all) for node i to exit, and returns whether it has
+// and its exit status.
+func (n *Network) Wait(i int, within time.Duration) (exited bool, status error) {
+	p := n.procs[i]
+	if p == nil {
+		return false, nil
+	}
+	if within <= 0 {
+		select {
+		case <-p.exited:
+			return true, p.err
+		default:
+			return false, nil
+		}
+	}
+	select {
+	case <-p.exited:
+		return true, p.err
+	case <-time.After(within):
+		return false, nil
+	}
+}
+
 // Pause freezes node i (SIGSTOP): its sockets stay open but it answers nothing, as a
 // node stalled by its host would.
 func (n *Network) Pause(i int) error {
