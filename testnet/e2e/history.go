@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -66,7 +67,11 @@ func (r *runner) check(ctx context.Context) error {
 			return err
 		}
 	}
-	r.logf("checked %d nodes: heights %v, %d transactions committed, %d violations", len(logs), r.res.Heights, r.res.Committed, len(r.res.Violations))
+	var heights []string
+	for _, n := range sortedKeys(r.res.Heights) {
+		heights = append(heights, fmt.Sprintf("%s %d", n, r.res.Heights[n]))
+	}
+	r.logf("checked %d nodes (heights %s): %d transactions committed, %d violations", len(logs), strings.Join(heights, ", "), r.res.Committed, len(r.res.Violations))
 	return nil
 }
 
