@@ -29,9 +29,9 @@ func newLoadCommand() *cobra.Command {
 (from accounts funded by tutti testnet --ledger-accounts, keys derived from --ledger-seed) to
 the --endpoints round robin with broadcast_tx_sync: open loop at --rate per second, or closed
 loop with --concurrency workers each waiting for its transaction's commit. Latency runs from
-a transaction's due time to the first websocket event (Tx, or NewBlock, which lists the
-same transactions) that reports it committed (every endpoint is subscribed before the first
-send). A live line is printed every second on stderr; the report goes to stdout and, with
+a transaction's due time to the first websocket NewBlock event (it lists the block's
+transactions and results) that reports it committed, on the first --observe endpoints
+(subscribed before the first send; one is enough, as every node executes every block). A live line is printed every second on stderr; the report goes to stdout and, with
 --json / --csv, to files. It stops after
 --duration plus at most --drain; the first Ctrl-C stops sending and drains, a second one
 stops at once.`,
@@ -59,6 +59,7 @@ stops at once.`,
 	f.IntVar(&cfg.Concurrency, "concurrency", 64, "closed loop: workers; open loop: broadcasts in flight at most")
 	f.StringVar(&cfg.App, "app", "kvstore", "transactions to send: kvstore or ledger")
 	f.IntVar(&cfg.Size, "size", 100, "kvstore: bytes per transaction")
+	f.IntVar(&cfg.Observe, "observe", 1, "watch the NewBlock events of the first N endpoints (more than there are: all)")
 	f.DurationVar(&cfg.Drain, "drain", 10*time.Second, "after sending, how long to wait for accepted transactions to commit")
 	f.StringVar(&cfg.LedgerSeed, "ledger-seed", accounts.DefaultSeed, "ledger: seed of the funded accounts (as given to tutti testnet)")
 	f.IntVar(&cfg.LedgerAccounts, "ledger-accounts", 1000, "ledger: how many funded accounts to send from (at most as many as testnet funded)")

@@ -21,6 +21,11 @@ type Config struct {
 	App         string        // "kvstore" or "ledger"
 	Size        int           // kvstore: bytes per transaction
 	Drain       time.Duration // after sending, how long to wait for accepted transactions to commit
+	// Observe is how many endpoints, the first ones, have their NewBlock events watched
+	// for commits (0: one; more than there are: all). Every node executes every block, so
+	// one suffices; more see each commit at the first node to report it, and catch a
+	// transaction committed at two heights on any of them.
+	Observe int
 	// CommitWait bounds how long a closed-loop worker waits for its transaction's commit.
 	CommitWait time.Duration
 
@@ -46,6 +51,9 @@ func (c *Config) Defaults() {
 	}
 	if c.Size == 0 {
 		c.Size = 100
+	}
+	if c.Observe == 0 {
+		c.Observe = 1
 	}
 	if c.Drain == 0 {
 		c.Drain = 10 * time.Second
@@ -78,6 +86,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("load: --size %d is too small for a unique key=value transaction (at least 16)", c.Size)
 	case c.App == "ledger" && c.LedgerAccounts < 1:
 		return fmt.Errorf("load: --ledger-accounts must be at least 1, got %d", c.LedgerAccounts)
+	case c.Observe < 0:
+		return fmt.Errorf("load: --observe must not be negative, got %d", c.Observe)
 	case c.Drain < 0:
 		return fmt.Errorf("load: --drain must not be negative, got %v", c.Drain)
 	}

@@ -20,10 +20,10 @@ const broadcastTimeout = 10 * time.Second
 // the tick; it only sets how late a send can leave (at most a tick, on an idle host).
 const tickEvery = 2 * time.Millisecond
 
-// Run sends the load cfg describes and returns its report. It subscribes to every
-// endpoint's Tx and NewBlock events before the first send, sends for cfg.Duration (or until
-// cfg.Interrupt closes), then waits up to cfg.Drain for the accepted transactions to
-// commit. Cancelling ctx stops everything at once; the report then covers what happened
+// Run sends the load cfg describes and returns its report. It subscribes to the NewBlock
+// events of the first cfg.Observe endpoints before the first send, sends for
+// cfg.Duration (or until cfg.Interrupt closes), then waits up to cfg.Drain for the
+// accepted transactions to commit. Cancelling ctx stops everything at once; the report then covers what happened
 // so far.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg.Defaults()
@@ -55,7 +55,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("load: %s: status: %w", eps[0].url, err)
 	}
 	tr := newTracker(time.Now())
-	for _, ep := range eps {
+	for _, ep := range eps[:min(cfg.Observe, len(eps))] {
 		if err := ep.subscribe(readers, tr, subscribeWithin); err != nil {
 			return nil, err
 		}
