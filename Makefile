@@ -110,11 +110,14 @@ docker-testnet-down:
 
 # Side by side with CometBFT (the version in go.mod, installed into bin/ from the module
 # proxy) on this host: 4 validators each, CometBFT's kvstore in process, the same load
-# generator at each of BENCH_RATES for BENCH_DURATION; prints one table (testnet/bench).
+# generator at each of BENCH_RATES for BENCH_DURATION (in seconds: 20s), then at
+# BENCH_KILL_RATE with one of the 4 validators killed a third of the way in; prints two
+# tables (testnet/bench).
 COMETBFT_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/cometbft/cometbft)
-BENCH_RATES    ?= 500 2000 5000
-BENCH_DURATION ?= 20s
+BENCH_RATES      ?= 500 2000 5000
+BENCH_DURATION   ?= 20s
+BENCH_KILL_RATE  ?= 1000
 .PHONY: bench-compare
 bench-compare: build
 	GOBIN=$(CURDIR)/$(BIN)/cometbft-$(COMETBFT_VERSION) $(GO) install github.com/cometbft/cometbft/cmd/cometbft@$(COMETBFT_VERSION)
-	testnet/bench/compare.sh $(BIN)/tutti $(BIN)/cometbft-$(COMETBFT_VERSION)/cometbft "$(BENCH_RATES)" $(BENCH_DURATION)
+	KILL_RATE=$(BENCH_KILL_RATE) testnet/bench/compare.sh $(BIN)/tutti $(BIN)/cometbft-$(COMETBFT_VERSION)/cometbft "$(BENCH_RATES)" $(BENCH_DURATION)

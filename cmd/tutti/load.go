@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -21,6 +22,7 @@ func newLoadCommand() *cobra.Command {
 		endpoints         string
 		jsonPath, csvPath string
 		quiet             bool
+		windowExec        string
 	)
 	cmd := &cobra.Command{
 		Use:   "load",
@@ -32,7 +34,10 @@ loop with --concurrency workers each waiting for its transaction's commit. Laten
 a transaction's due time to the first websocket NewBlock event (it lists the block's
 transactions and results) that reports it committed, on the first --observe endpoints
 (subscribed before the first send; one is enough, as every node executes every block). A live line is printed every second on stderr; the report goes to stdout and, with
---json / --csv, to files. It stops after
+--json / --csv, to files. --window-from D adds the part of the run from D after the
+start (latencies of transactions due then on, the longest time without a new height), and
+--window-exec runs a shell command at that moment: a fault, such as killing a validator.
+It stops after
 --duration plus at most --drain; the first Ctrl-C stops sending and drains, a second one
 stops at once.`,
 		Args: cobra.NoArgs,
@@ -44,6 +49,15 @@ stops at once.`,
 			ctx, interrupt, stop := twoStageSignals()
 			defer stop()
 			cfg.Interrupt = interrupt
+			if windowExec != "" {
+				if cfg.WindowFrom <= 0 {
+					return fmt.Errorf("--window-exec needs --window-from")
+				}
+				cfg.AtWindow = func() {
+					out, err := exec.Command("sh", "-c", windowExec).CombinedOutput()
+					fmt.Fprintf(cmd.ErrOrStderr(), "window opened: %s: %v %s\n", windowExec, err, strings.TrimSpace(string(out)))
+				}
+			}
 			rep, err := load.Run(ctx, cfg)
 			if err != nil {
 				return err
@@ -60,6 +74,8 @@ stops at once.`,
 	f.StringVar(&cfg.App, "app", "kvstore", "transactions to send: kvstore or ledger")
 	f.IntVar(&cfg.Size, "size", 100, "kvstore: bytes per transaction")
 	f.IntVar(&cfg.Observe, "observe", 1, "watch the NewBlock events of the first N endpoints (more than there are: all)")
+	f.DurationVar(&cfg.WindowFrom, "window-from", 0, "also report latencies of transactions due from this long after the start, and the longest stall between heights from then (a fault injected then)")
+	f.StringVar(&windowExec, "window-exec", "", "a shell command run when the window opens (--window-from): the fault, e.g. \"kill -9 PID\"")
 	f.DurationVar(&cfg.Drain, "drain", 10*time.Second, "after sending, how long to wait for accepted transactions to commit")
 	f.StringVar(&cfg.LedgerSeed, "ledger-seed", accounts.DefaultSeed, "ledger: seed of the funded accounts (as given to tutti testnet)")
 	f.IntVar(&cfg.LedgerAccounts, "ledger-accounts", 1000, "ledger: how many funded accounts to send from (at most as many as testnet funded)")

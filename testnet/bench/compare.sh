@@ -2,8 +2,9 @@
 # Side by side on this host: 4 Tutti validators, then 4 CometBFT validators (the version in
 # go.mod), each with CometBFT's kvstore in process on loopback, each loaded by the same
 # generator (tutti load: open loop, 100-byte kvstore transactions, 64 broadcasts in flight,
-# latency from due time to the first websocket event reporting the commit), one engine and
-# one rate at a time on a fresh network. Prints one markdown table.
+# latency from due time to the first NewBlock event reporting the commit), one engine and
+# one rate at a time on a fresh network, then once more at KILL_RATE with one validator
+# killed a third of the way in. Prints two markdown tables.
 #
 # usage: compare.sh TUTTI_BIN COMETBFT_BIN "RATES" DURATION   (make bench-compare)
 set -euo pipefail
@@ -73,6 +74,24 @@ row() {
     END { printf "| %s | %s | %s | %s | %s | %s | %s |\n", engine, rate, tps, p50, p99, unsent, never }' <<<"$report"
 }
 
+# kill_row ENGINE RATE NODE3_PID ENDPOINTS_0_TO_2: a load run on nodes 0-2 during which
+# node 3 is killed (-9) a third of the way in, at the moment the generator's window opens:
+# the longest time without a new height from then on, and p50/p99 of the transactions due
+# after the kill.
+kill_row() {
+  local report secs third
+  secs=${duration%s}
+  third=$((secs / 3))
+  sleep 5
+  report=$("$tutti" load --quiet --endpoints "$4" --rate "$2" --duration "$duration" --drain 10s \
+    --window-from "${third}s" --window-exec "kill -9 $3" 2>&1 | grep -A12 "load summary")
+  awk -v engine="$1" -v rate="$2" -v at="$third" '
+    /committed .* in the send phase/ { match($0, /\([0-9.]+ tx\/s\)/); tps = substr($0, RSTART + 1, RLENGTH - 7) }
+    /^  from / { p50 = $7; p99 = $10; stall = $(NF - 1) }
+    /never committed/ { never = $3 }
+    END { printf "| %s | %s | %s s | %s | %s | %s | %s | %s |\n", engine, rate, at, tps, stall, p50, p99, never }' <<<"$report"
+}
+
 echo "| engine | offered tx/s | committed tx/s | p50 ms | p99 ms | unsent (generator saturated) | acknowledged, never committed |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for rate in $rates; do
@@ -83,3 +102,17 @@ for rate in $rates; do
   row "CometBFT $("$cmt" version)" "$rate"
   stop_all
 done
+
+# One of 4 validators killed mid-run, at KILL_RATE (default 1000) offered tx/s sent to the
+# other three.
+echo
+echo "| engine | offered tx/s | node 3 killed at | committed tx/s | longest stall ms | p50 ms after the kill | p99 ms after the kill | acknowledged, never committed |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+start_tutti
+kill_row "Tutti $("$tutti" version | head -1 | awk '{print $NF}')" "${KILL_RATE:-1000}" "${pids[3]}" \
+  http://127.0.0.1:28657,http://127.0.0.1:28667,http://127.0.0.1:28677
+stop_all
+start_cometbft
+kill_row "CometBFT $("$cmt" version)" "${KILL_RATE:-1000}" "${pids[3]}" \
+  http://127.0.0.1:27657,http://127.0.0.1:27667,http://127.0.0.1:27677
+stop_all

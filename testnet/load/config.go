@@ -26,6 +26,13 @@ type Config struct {
 	// one suffices; more see each commit at the first node to report it, and catch a
 	// transaction committed at two heights on any of them.
 	Observe int
+	// WindowFrom, if positive, adds to the report the latencies of transactions due from
+	// this long after the start of sending, and the longest stall between new heights
+	// from then on: the cost of a fault injected at that moment.
+	WindowFrom time.Duration
+	// AtWindow, if set, is called once when the window opens (in its own goroutine): the
+	// benchmark kills a validator there.
+	AtWindow func()
 	// CommitWait bounds how long a closed-loop worker waits for its transaction's commit.
 	CommitWait time.Duration
 
@@ -86,6 +93,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("load: --size %d is too small for a unique key=value transaction (at least 16)", c.Size)
 	case c.App == "ledger" && c.LedgerAccounts < 1:
 		return fmt.Errorf("load: --ledger-accounts must be at least 1, got %d", c.LedgerAccounts)
+	case c.WindowFrom < 0 || (c.WindowFrom > 0 && c.WindowFrom >= c.Duration):
+		return fmt.Errorf("load: --window-from %v must fall within --duration %v", c.WindowFrom, c.Duration)
 	case c.Observe < 0:
 		return fmt.Errorf("load: --observe must not be negative, got %d", c.Observe)
 	case c.Drain < 0:

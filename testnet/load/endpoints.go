@@ -76,7 +76,7 @@ func (e *endpoint) subscribe(ctx context.Context, tr *tracker, within time.Durat
 						}
 						tr.txEvent(tx, d.Block.Height, code, now)
 					}
-					tr.newHeight(d.Block.Height)
+					tr.newHeight(d.Block.Height, now)
 					if !seen {
 						seen = true
 						close(first)

@@ -36,9 +36,50 @@ type Report struct {
 	NeverCommittedTxs []string `json:"never_committed_txs,omitempty"`
 	// Failures counts the refusals and send errors by reason (the first maxListed reasons).
 	Failures map[string]int64 `json:"failures,omitempty"`
+	// Window, when asked for (Config.WindowFrom), describes the run from a moment on:
+	// a fault injected then, say.
+	Window *Window `json:"window,omitempty"`
 	// Accepted holds the SHA-256 of every transaction a node accepted, for checkers that
 	// look for each one in the nodes' blocks (the end-to-end runner's S4).
 	Accepted [][sha256.Size]byte `json:"-"`
+}
+
+// Window is the part of a run from From seconds after the start of sending to its end.
+type Window struct {
+	From      float64   `json:"from_seconds"`
+	Committed int64     `json:"committed"` // transactions due in the window, committed
+	Latency   Latencies `json:"latency"`   // theirs
+	// LongestStall is the longest time in the window without a new height: from its
+	// start to the first new height, between two, or from the last to the end of sending.
+	LongestStall time.Duration `json:"-"`
+	StallMS      float64       `json:"longest_stall_ms"`
+}
+
+// window summarizes the run from start+from to the end of sending. Call with mu held.
+func (tr *tracker) window(from time.Duration, sendEnd time.Time) *Window {
+	begin := tr.start.Add(from)
+	w := &Window{From: from.Seconds()}
+	var lat []time.Duration
+	for _, rec := range tr.byHash {
+		if !rec.committed.IsZero() && !rec.due.Before(begin) {
+			lat = append(lat, rec.committed.Sub(rec.due))
+		}
+	}
+	w.Committed, w.Latency = int64(len(lat)), Summarize(lat)
+	prev := begin
+	for _, t := range tr.advances {
+		if t.Before(begin) {
+			continue
+		}
+		if t.After(sendEnd) {
+			break
+		}
+		w.LongestStall = max(w.LongestStall, t.Sub(prev))
+		prev = t
+	}
+	w.LongestStall = max(w.LongestStall, sendEnd.Sub(prev))
+	w.StallMS = ms(w.LongestStall)
+	return w
 }
 
 // maxListed bounds the hashes a report lists.
@@ -54,7 +95,7 @@ type Second struct {
 }
 
 // report builds the report from the tracker at the end of the run.
-func (tr *tracker) report(end time.Time) *Report {
+func (tr *tracker) report(end time.Time, windowFrom time.Duration) *Report {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	sendEnd := tr.sendEnd
@@ -83,6 +124,9 @@ func (tr *tracker) report(end time.Time) *Report {
 				r.Counts.UnknownLost++
 			}
 		}
+	}
+	if windowFrom > 0 {
+		r.Window = tr.window(windowFrom, sendEnd)
 	}
 	for i, s := range tr.seconds {
 		l := Summarize(s.latencies)
@@ -151,6 +195,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		c.Refused, c.SendErrors, c.UnknownLost, c.NeverCommitted, c.CommittedTwice, r.StartHeight, r.EndHeight)
 	if err != nil {
 		return err
+	}
+	if win := r.Window; win != nil {
+		if _, err := fmt.Fprintf(w, "  from %.1f s       %d committed: p50 %s  p99 %s  max %s; longest stall %s\n",
+			win.From, win.Committed, fmtMS(win.Latency.P50), fmtMS(win.Latency.P99), fmtMS(win.Latency.Max), fmtMS(win.LongestStall)); err != nil {
+			return err
+		}
 	}
 	for _, reason := range slices.Sorted(maps.Keys(r.Failures)) {
 		if _, err := fmt.Fprintf(w, "    %6d × %s\n", r.Failures[reason], reason); err != nil {

@@ -76,6 +76,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	start := time.Now()
 	tr.begin(start)
+	if cfg.WindowFrom > 0 && cfg.AtWindow != nil {
+		// The fault starts on the generator's own clock, so the window and the fault
+		// begin together.
+		timer := time.AfterFunc(cfg.WindowFrom, cfg.AtWindow)
+		defer timer.Stop()
+	}
 	progressDone := make(chan struct{})
 	progressStopped := make(chan struct{})
 	go func() {
@@ -176,7 +182,7 @@ drain:
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	rep := tr.report(time.Now())
+	rep := tr.report(time.Now(), cfg.WindowFrom)
 	rep.App, rep.Endpoints, rep.Concurrency, rep.Interrupted = cfg.App, cfg.Endpoints, cfg.Concurrency, interrupted || ctx.Err() != nil
 	rep.StartHeight = st.SyncInfo.LatestBlockHeight
 	if cfg.ClosedLoop {

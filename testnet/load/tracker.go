@@ -47,6 +47,9 @@ type tracker struct {
 	counts  Counts
 	height  int64
 	reasons map[string]int64 // why sends were refused or failed, and how often
+	// advances are when each new highest height was first seen: the stalls between them
+	// are what a fault costs the chain.
+	advances []time.Time
 }
 
 // Counts are the run's totals.
@@ -160,7 +163,7 @@ func (tr *tracker) txEvent(tx []byte, height int64, code uint32, at time.Time) {
 	h := sha256.Sum256(tx)
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
-	tr.height = max(tr.height, height)
+	tr.advance(height, at)
 	r, ok := tr.byHash[h]
 	switch {
 	case !ok:
@@ -186,11 +189,19 @@ func (tr *tracker) txEvent(tx []byte, height int64, code uint32, at time.Time) {
 	}
 }
 
-// newHeight notes a height some node reported.
-func (tr *tracker) newHeight(h int64) {
+// newHeight notes a height some node reported at time at.
+func (tr *tracker) newHeight(h int64, at time.Time) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
-	tr.height = max(tr.height, h)
+	tr.advance(h, at)
+}
+
+// advance records a height above every one seen so far. Call with mu held.
+func (tr *tracker) advance(h int64, at time.Time) {
+	if h > tr.height {
+		tr.height = h
+		tr.advances = append(tr.advances, at)
+	}
 }
 
 // endSend marks the end of the send phase: commits after it are the drain's.

@@ -48,7 +48,7 @@ func TestTrackerReport(t *testing.T) {
 	if n := tr.pending(); n != 1 {
 		t.Fatalf("pending %d, want 1 (d)", n)
 	}
-	rep := tr.report(at(3000))
+	rep := tr.report(at(3000), 0)
 	want := Counts{Offered: 8, Unsent: 1, Sent: 7, Accepted: 4, Refused: 1, SendErrors: 2, Committed: 4,
 		CommittedFailed: 1, CommittedInSend: 3, NeverCommitted: 1, UnknownLost: 1, CommittedTwice: 1, ForeignTxEvents: 1}
 	if rep.Counts != want {
@@ -143,5 +143,56 @@ func TestLiveLine(t *testing.T) {
 		if !strings.Contains(line, want) {
 			t.Fatalf("live line %q lacks %q", line, want)
 		}
+	}
+}
+
+// TestFaultWindow: with a window from 1 s (a validator killed then, say), the report gives
+// the latencies of transactions due from then on only, and the longest time without a new
+// height from then to the end of sending, counting the wait for the first height after
+// the window opens and the quiet end.
+func TestFaultWindow(t *testing.T) {
+	start := time.Unix(7000, 0)
+	at := func(ms int) time.Time { return start.Add(time.Duration(ms) * time.Millisecond) }
+	tr := newTracker(start)
+	for i, due := range []int{200, 900, 1000, 1500, 2500} {
+		tr.offer(at(due))
+		r := tr.sending([]byte{byte(i)}, at(due))
+		tr.answered(r, answer{outcome: accepted})
+	}
+	tr.newHeight(1, at(100))
+	tr.txEvent([]byte{0}, 2, 0, at(400)) // before the window: 200 ms
+	tr.txEvent([]byte{1}, 3, 0, at(950)) // due before the window, committed in it: not counted
+	tr.newHeight(3, at(960))             // a height seen again: no advance
+	// The window opens at 1000 ms; the chain stalls until 2200 ms (1200 ms).
+	tr.txEvent([]byte{2}, 4, 0, at(2200)) // 1200 ms
+	tr.txEvent([]byte{3}, 4, 0, at(2200)) // 700 ms
+	tr.newHeight(5, at(2600))
+	tr.txEvent([]byte{4}, 6, 0, at(2900)) // 400 ms
+	tr.endSend(at(4500))                  // quiet from 2900 to 4500: 1600 ms, the longest
+	tr.newHeight(7, at(4800))             // in the drain: outside the window
+	rep := tr.report(at(5000), time.Second)
+	w := rep.Window
+	if w == nil {
+		t.Fatal("no window in the report")
+	}
+	if w.From != 1 || w.Committed != 3 || w.Latency.P50 != 700*time.Millisecond || w.Latency.Max != 1200*time.Millisecond {
+		t.Fatalf("window from %g s: %d committed, p50 %v max %v; want 1 s, 3, 700ms, 1.2s", w.From, w.Committed, w.Latency.P50, w.Latency.Max)
+	}
+	if w.LongestStall != 1600*time.Millisecond || w.StallMS != 1600 {
+		t.Fatalf("longest stall %v (%g ms), want 1.6s", w.LongestStall, w.StallMS)
+	}
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil || !strings.Contains(text.String(), "longest stall 1600 ms") {
+		t.Fatalf("summary without the window line (%v):\n%s", err, text.String())
+	}
+	if rep := tr.report(at(5000), 0); rep.Window != nil {
+		t.Fatal("a window nobody asked for")
+	}
+	// A chain stalled through the whole window: the stall is all of it.
+	tr2 := newTracker(start)
+	tr2.newHeight(1, at(100))
+	tr2.endSend(at(3000))
+	if w := tr2.report(at(3000), time.Second).Window; w.LongestStall != 2*time.Second {
+		t.Fatalf("stalled window: longest stall %v, want 2s", w.LongestStall)
 	}
 }
