@@ -21,6 +21,7 @@ func newLoadCommand() *cobra.Command {
 		cfg               load.Config
 		endpoints         string
 		jsonPath, csvPath string
+		plotPath          string
 		quiet             bool
 		windowExec        string
 	)
@@ -33,13 +34,14 @@ the --endpoints round robin with broadcast_tx_sync: open loop at --rate per seco
 loop with --concurrency workers each waiting for its transaction's commit. Latency runs from
 a transaction's due time to the first websocket NewBlock event (it lists the block's
 transactions and results) that reports it committed, on the first --observe endpoints
-(subscribed before the first send; one is enough, as every node executes every block). A live line is printed every second on stderr; the report goes to stdout and, with
---json / --csv, to files. --window-from D adds the part of the run from D after the
-start (latencies of transactions due then on, the longest time without a new height), and
+(subscribed before the first send; one is enough, as every node executes every block).
+A live line is printed every second on stderr; the report goes to stdout and, with
+--json / --csv, to files; --plot FILE.png or FILE.svg draws throughput and latency over
+time (gonum/plot). --window-from D adds the part of the run from D after the start
+(latencies of transactions due then on, the longest time without a new height), and
 --window-exec runs a shell command at that moment: a fault, such as killing a validator.
-It stops after
---duration plus at most --drain; the first Ctrl-C stops sending and drains, a second one
-stops at once.`,
+It stops after --duration plus at most --drain; the first Ctrl-C stops sending and drains,
+a second one stops at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Endpoints = strings.Split(endpoints, ",")
@@ -58,11 +60,20 @@ stops at once.`,
 					fmt.Fprintf(cmd.ErrOrStderr(), "window opened: %s: %v %s\n", windowExec, err, strings.TrimSpace(string(out)))
 				}
 			}
+			if plotPath != "" {
+				// A wrong extension is found before the run, not after it.
+				if _, err := load.PlotFormat(plotPath); err != nil {
+					return err
+				}
+			}
 			rep, err := load.Run(ctx, cfg)
 			if err != nil {
 				return err
 			}
-			return writeLoadReport(cmd, rep, jsonPath, csvPath)
+			if err := writeLoadReport(cmd, rep, jsonPath, csvPath); err != nil {
+				return err
+			}
+			return writePlot(rep, plotPath)
 		},
 	}
 	f := cmd.Flags()
@@ -81,6 +92,7 @@ stops at once.`,
 	f.IntVar(&cfg.LedgerAccounts, "ledger-accounts", 1000, "ledger: how many funded accounts to send from (at most as many as testnet funded)")
 	f.StringVar(&jsonPath, "json", "", "also write the report as JSON to this file")
 	f.StringVar(&csvPath, "csv", "", "also write the per-second series (offered, committed, p50, p99) as CSV to this file")
+	f.StringVar(&plotPath, "plot", "", "also draw throughput and latency over time to this .png or .svg file")
 	f.BoolVar(&quiet, "quiet", false, "no live line")
 	return cmd
 }
@@ -110,6 +122,26 @@ func writeLoadReport(cmd *cobra.Command, rep *load.Report, jsonPath, csvPath str
 		}
 	}
 	return nil
+}
+
+// writePlot draws the report's series to path (.png or .svg); "" draws nothing.
+func writePlot(rep *load.Report, path string) error {
+	if path == "" {
+		return nil
+	}
+	format, err := load.PlotFormat(path)
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := rep.WritePlot(f, format); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // twoStageSignals: the first SIGINT or SIGTERM closes interrupt (finish gracefully: stop

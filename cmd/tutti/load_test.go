@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,8 +43,9 @@ func readLoadReport(t *testing.T, path string) loadReport {
 
 // TestLoadCommandAgainstFourValidators runs `tutti load` (the built binary) at 100 kvstore
 // transactions a second for 10 s against a 4-validator network of processes: it commits
-// transactions, every one a node accepted is seen committed through the websocket Tx
-// events, none at two heights, and the report's files are written.
+// transactions, every one a node accepted is seen committed through the NewBlock events of
+// all four nodes, none at two heights, and the report's files, plot and fault window are
+// written.
 func TestLoadCommandAgainstFourValidators(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs 4 node processes and the load generator for about 20 s")
@@ -73,9 +75,10 @@ func TestLoadCommandAgainstFourValidators(t *testing.T) {
 	if err := nw.WaitHeight(ctx, 2, 60*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	jsonPath, csvPath := filepath.Join(dir, "load.json"), filepath.Join(dir, "load.csv")
+	jsonPath, csvPath, plotPath := filepath.Join(dir, "load.json"), filepath.Join(dir, "load.csv"), filepath.Join(dir, "load.png")
 	cmd := exec.Command(bin, "load", "--endpoints", strings.Join(nw.RPCs(), ","), "--rate", "100",
-		"--duration", "10s", "--drain", "10s", "--json", jsonPath, "--csv", csvPath)
+		"--duration", "10s", "--drain", "10s", "--json", jsonPath, "--csv", csvPath, "--plot", plotPath,
+		"--observe", "4", "--window-from", "5s")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("tutti load: %v\n%s", err, out)
@@ -99,6 +102,17 @@ func TestLoadCommandAgainstFourValidators(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "offered") || !strings.Contains(string(out), "load summary") {
 		t.Fatalf("no live line or summary in the output:\n%s", out)
+	}
+	if !strings.Contains(string(out), "from 5.0 s") || !strings.Contains(string(out), "longest stall") {
+		t.Fatalf("no window line in the summary:\n%s", out)
+	}
+	f, err := os.Open(plotPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Fatalf("the plot is not a PNG: %v", err)
 	}
 	csvRaw, err := os.ReadFile(csvPath)
 	if err != nil || !strings.HasPrefix(string(csvRaw), "second,offered,committed,p50_ms,p99_ms\n") {
