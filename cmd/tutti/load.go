@@ -30,7 +30,8 @@ func newLoadCommand() *cobra.Command {
 		Short: "Send transactions to nodes' RPC and report throughput and latency to commit",
 		Long: `Sends kvstore transactions (unique key=value, --size bytes) or signed ledger transfers
 (from accounts funded by tutti testnet --ledger-accounts, keys derived from --ledger-seed) to
-the --endpoints round robin with broadcast_tx_sync: open loop at --rate per second, or closed
+the --endpoints round robin with broadcast_tx_sync (over HTTP, or with --transport ws over
+one websocket per endpoint): open loop at --rate per second, or closed
 loop with --concurrency workers each waiting for its transaction's commit. Latency runs from
 a transaction's due time to the first websocket NewBlock event (it lists the block's
 transactions and results) that reports it committed, on the first --observe endpoints
@@ -82,6 +83,7 @@ a second one stops at once.`,
 	f.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long to send")
 	f.BoolVar(&cfg.ClosedLoop, "closed-loop", false, "closed loop: --concurrency workers, each sends once its previous transaction committed")
 	f.IntVar(&cfg.Concurrency, "concurrency", 64, "closed loop: workers; open loop: broadcasts in flight at most")
+	f.StringVar(&cfg.Transport, "transport", "http", "how broadcasts travel: http (a request each) or ws (one websocket per endpoint)")
 	f.StringVar(&cfg.App, "app", "kvstore", "transactions to send: kvstore or ledger")
 	f.IntVar(&cfg.Size, "size", 100, "kvstore: bytes per transaction")
 	f.IntVar(&cfg.Observe, "observe", 1, "watch the NewBlock events of the first N endpoints (more than there are: all)")

@@ -19,6 +19,7 @@ type Config struct {
 	ClosedLoop  bool          // closed loop: Concurrency workers, each waits for its transaction's commit
 	Concurrency int           // closed loop: workers; open loop: broadcasts in flight at most
 	App         string        // "kvstore" or "ledger"
+	Transport   string        // how broadcasts travel: "http" (a request each) or "ws" (one websocket per endpoint)
 	Size        int           // kvstore: bytes per transaction
 	Drain       time.Duration // after sending, how long to wait for accepted transactions to commit
 	// Observe is how many endpoints, the first ones, have their NewBlock events watched
@@ -52,6 +53,9 @@ type Config struct {
 func (c *Config) Defaults() {
 	if c.Concurrency == 0 {
 		c.Concurrency = 64
+	}
+	if c.Transport == "" {
+		c.Transport = "http"
 	}
 	if c.App == "" {
 		c.App = "kvstore"
@@ -87,6 +91,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("load: --duration must be positive, got %v", c.Duration)
 	case c.Concurrency < 1:
 		return fmt.Errorf("load: --concurrency must be at least 1, got %d", c.Concurrency)
+	case c.Transport != "http" && c.Transport != "ws":
+		return fmt.Errorf("load: --transport %q: want http or ws", c.Transport)
 	case c.App != "kvstore" && c.App != "ledger":
 		return fmt.Errorf("load: --app %q: want kvstore or ledger", c.App)
 	case c.App == "kvstore" && c.Size < 16:

@@ -25,6 +25,7 @@ const (
 type endpoint struct {
 	url string
 	rpc *rpchttp.HTTP
+	ws  *wsBroadcaster // broadcasts over a websocket (--transport ws); nil: over HTTP
 }
 
 // dial opens an endpoint whose HTTP client keeps up to conns connections alive, so that
@@ -99,6 +100,9 @@ func (e *endpoint) subscribe(ctx context.Context, tr *tracker, within time.Durat
 
 // close ends the websocket.
 func (e *endpoint) close() {
+	if e.ws != nil {
+		e.ws.close()
+	}
 	if e.rpc.IsRunning() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = e.rpc.UnsubscribeAll(ctx, subscriber)
@@ -117,6 +121,9 @@ type answer struct {
 
 // broadcast sends raw with broadcast_tx_sync and classifies the answer.
 func (e *endpoint) broadcast(ctx context.Context, raw []byte) answer {
+	if e.ws != nil {
+		return e.ws.broadcast(ctx, raw)
+	}
 	res, err := e.rpc.BroadcastTxSync(ctx, raw)
 	var rpcErr *rpctypes.RPCError
 	switch {

@@ -37,6 +37,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
+		if cfg.Transport == "ws" {
+			if ep.ws, err = dialWS(url); err != nil {
+				for _, done := range eps[:i] {
+					done.close()
+				}
+				return nil, err
+			}
+		}
 		eps[i] = ep
 	}
 	// The event readers outlive the websockets: cometbft's client delivers an event while
