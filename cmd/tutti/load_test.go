@@ -42,7 +42,8 @@ func readLoadReport(t *testing.T, path string) loadReport {
 }
 
 // TestLoadCommandAgainstFourValidators runs `tutti load` (the built binary) at 100 kvstore
-// transactions a second for 10 s against a 4-validator network of processes: it commits
+// transactions a second for 10 s, broadcast over websockets (HTTP is what `make localnet`
+// and the e2e runner use), against a 4-validator network of processes: it commits
 // transactions, every one a node accepted is seen committed through the NewBlock events of
 // all four nodes, none at two heights, and the report's files, plot and fault window are
 // written.
@@ -78,7 +79,7 @@ func TestLoadCommandAgainstFourValidators(t *testing.T) {
 	jsonPath, csvPath, plotPath := filepath.Join(dir, "load.json"), filepath.Join(dir, "load.csv"), filepath.Join(dir, "load.png")
 	cmd := exec.Command(bin, "load", "--endpoints", strings.Join(nw.RPCs(), ","), "--rate", "100",
 		"--duration", "10s", "--drain", "10s", "--json", jsonPath, "--csv", csvPath, "--plot", plotPath,
-		"--observe", "4", "--window-from", "5s")
+		"--observe", "4", "--window-from", "5s", "--transport", "ws")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("tutti load: %v\n%s", err, out)
