@@ -138,8 +138,8 @@ func TestLiveLine(t *testing.T) {
 	if s.offered != 10 || s.committed != 9 || s.p50 != 50*time.Millisecond || s.p99 != 100*time.Millisecond || s.height != 7 {
 		t.Fatalf("snapshot %+v", s)
 	}
-	line := liveLine(s)
-	for _, want := range []string{"offered    10/s", "committed     9/s", "p50 50 ms", "p99 100 ms", "height 7"} {
+	line := liveLine(s, 4*s.elapsed)
+	for _, want := range []string{"[#####...............]", "offered    10/s", "committed     9/s", "p50 50 ms", "p99 100 ms", "height 7"} {
 		if !strings.Contains(line, want) {
 			t.Fatalf("live line %q lacks %q", line, want)
 		}
