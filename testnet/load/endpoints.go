@@ -145,3 +145,15 @@ func (e *endpoint) ledgerClient() *client.Client { return client.New(e.rpc) }
 func (e *endpoint) status(ctx context.Context) (*ctypes.ResultStatus, error) {
 	return e.rpc.Status(ctx)
 }
+
+// peers is the node's peer count from net_info, or -1 if it does not answer within half a
+// second (the live line must not wait for a stalled node).
+func (e *endpoint) peers() int {
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	ni, err := e.rpc.NetInfo(ctx)
+	if err != nil {
+		return -1
+	}
+	return ni.NPeers
+}

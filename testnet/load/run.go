@@ -95,7 +95,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	go func() {
 		defer close(progressStopped)
 		if cfg.Progress != nil {
-			showProgress(cfg.Progress, cfg.ProgressTTY, tr, cfg.Duration, progressDone)
+			showProgress(cfg.Progress, cfg.ProgressTTY, tr, cfg.Duration, eps[0].peers, progressDone)
 		}
 	}()
 	defer func() { close(progressDone); <-progressStopped }()

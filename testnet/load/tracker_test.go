@@ -138,8 +138,11 @@ func TestLiveLine(t *testing.T) {
 	if s.offered != 10 || s.committed != 9 || s.p50 != 50*time.Millisecond || s.p99 != 100*time.Millisecond || s.height != 7 {
 		t.Fatalf("snapshot %+v", s)
 	}
-	line := liveLine(s, 4*s.elapsed)
-	for _, want := range []string{"[#####...............]", "offered    10/s", "committed     9/s", "p50 50 ms", "p99 100 ms", "height 7"} {
+	line := liveLine(s, 4*s.elapsed, 3)
+	if !strings.Contains(liveLine(s, 0, -1), "peers ?") {
+		t.Fatal("a node that did not answer net_info is not shown as unknown")
+	}
+	for _, want := range []string{"[#####...............]", "peers 3", "offered    10/s", "committed     9/s", "p50 50 ms", "p99 100 ms", "height 7"} {
 		if !strings.Contains(line, want) {
 			t.Fatalf("live line %q lacks %q", line, want)
 		}
