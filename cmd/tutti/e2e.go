@@ -64,6 +64,9 @@ Every process it started is stopped on the way out; Ctrl-C ends the run early.`,
 			}()
 			res, err := e2e.Run(ctx, name, m, e2e.Options{Bin: bin, Dir: dir, StartingPort: startingPort, Out: cmd.ErrOrStderr()})
 			if err != nil {
+				if ctx.Err() != nil {
+					return fmt.Errorf("e2e: interrupted, every process stopped (logs in %s)", dir)
+				}
 				return fmt.Errorf("%w (logs in %s)", err, dir)
 			}
 			if err := res.WriteText(cmd.OutOrStdout()); err != nil {
