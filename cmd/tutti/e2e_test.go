@@ -15,8 +15,8 @@ import (
 
 // TestE2EManifests runs the manifests CI runs with the built binary, as an operator would
 // (`tutti e2e MANIFEST`): the fault scenarios, with the app in process and as external
-// `abci-cli kvstore` processes over a socket, must pass every checker after every fault,
-// and the planted fault (more than f byzantine validators, as twins on two sides of a
+// `abci-cli kvstore` processes over a socket, and with f twins equivocating, must pass
+// every checker after every fault, and the planted fault (more than f byzantine validators, as twins on two sides of a
 // partition) must fail, naming agreement (S1).
 func TestE2EManifests(t *testing.T) {
 	if testing.Short() {
@@ -30,6 +30,7 @@ func TestE2EManifests(t *testing.T) {
 		{"ci", ""},
 		{"ci-truncate", ""},
 		{"external-kvstore", ""},
+		{"twins-tolerated", ""},
 		{"twins-fork", "S1"},
 	} {
 		t.Run(c.manifest, func(t *testing.T) {
@@ -74,7 +75,10 @@ func TestE2EManifests(t *testing.T) {
 			if faults != len(m.Perturb) || res.Heals < len(m.Perturb) {
 				t.Fatalf("%d of %d faults applied, %d liveness checks", faults, len(m.Perturb), res.Heals)
 			}
-			if len(res.Heights) != m.Validators || res.Load == nil || res.Load.Counts.Accepted == 0 || res.Committed < int(res.Load.Counts.Accepted) {
+			if len(m.Twins) > 0 && res.Equivocations == 0 {
+				t.Fatal("twins ran but no honest node logged an equivocation")
+			}
+			if len(res.Heights) != len(m.Honest()) || res.Load == nil || res.Load.Counts.Accepted == 0 || res.Committed < int(res.Load.Counts.Accepted) {
 				t.Fatalf("checked %v, committed %d, load %+v", res.Heights, res.Committed, res.Load)
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -62,6 +63,7 @@ func (r *runner) check(ctx context.Context) error {
 			r.res.Committed = n
 		}
 	}
+	r.res.Equivocations = r.equivocationsLogged()
 	if r.m.App == "ledger" {
 		if err := r.checkSupply(ctx, logs); err != nil {
 			return err
@@ -228,4 +230,22 @@ func (r *runner) validatorAddresses(ctx context.Context, node string) ([]tx.Addr
 		out = append(out, tx.AddressFromPubKey(v.PubKey.Bytes()))
 	}
 	return out, nil
+}
+
+// equivocationWarning is what a node logs (engine/node, WARN) when it holds two blocks of
+// one author for one round.
+const equivocationWarning = "a validator signed two blocks for one round"
+
+// equivocationsLogged is the most equivocations any honest node reported in its log: the
+// proof that twins did equivocate, not just run.
+func (r *runner) equivocationsLogged() int {
+	most := 0
+	for _, name := range r.m.Honest() {
+		raw, err := os.ReadFile(r.n.net.LogPath(r.n.index[name]))
+		if err != nil {
+			continue
+		}
+		most = max(most, bytes.Count(raw, []byte(equivocationWarning)))
+	}
+	return most
 }

@@ -46,6 +46,9 @@ func (r *Result) WriteText(w io.Writer) error {
 			l.Counts.Accepted, l.Counts.Refused, l.Counts.SendErrors, l.Latency.P50.Round(time.Millisecond), l.Latency.P99.Round(time.Millisecond))
 	}
 	fmt.Fprintln(w)
+	if r.Equivocations > 0 {
+		fmt.Fprintf(w, "  equivocations  %d logged by an honest node\n", r.Equivocations)
+	}
 	if r.Supply > 0 {
 		fmt.Fprintf(w, "  ledger supply  %d\n", r.Supply)
 	}
