@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 func plottedReport() *Report {
@@ -31,9 +33,11 @@ func TestPlotPNG(t *testing.T) {
 	if err != nil {
 		t.Fatalf("not a PNG: %v", err)
 	}
+	// vgimg rounds the canvas size at its default resolution to whole pixels.
+	wantW, wantH := int(plotWidth.Dots(vgimg.DefaultDPI)+0.5), int(plotHeight.Dots(vgimg.DefaultDPI)+0.5)
 	b := img.Bounds()
-	if b.Dx() < 600 || b.Dy() < 400 {
-		t.Fatalf("image is %dx%d", b.Dx(), b.Dy())
+	if b.Dx() != wantW || b.Dy() != wantH {
+		t.Fatalf("image is %dx%d, want %dx%d", b.Dx(), b.Dy(), wantW, wantH)
 	}
 	colours := map[[4]uint32]bool{}
 	for y := b.Min.Y; y < b.Max.Y; y += 3 {
