@@ -35,7 +35,8 @@ one websocket per endpoint): open loop at --rate per second, or closed
 loop with --concurrency workers each waiting for its transaction's commit. Latency runs from
 a transaction's due time to the first websocket NewBlock event (it lists the block's
 transactions and results) that reports it committed, on the first --observe endpoints
-(subscribed before the first send; one is enough, as every node executes every block).
+(default 1, 0 for all; subscribed before the first send; one is enough, as every node
+executes every block, and more catch a transaction committed at two heights on any of them).
 A live line is printed every second on stderr; the report goes to stdout and, with
 --json / --csv, to files; --plot FILE.png or FILE.svg draws throughput and latency over
 time (gonum/plot). --window-from D adds the part of the run from D after the start
@@ -46,6 +47,10 @@ a second one stops at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Endpoints = strings.Split(endpoints, ",")
+			if cfg.Observe == 0 {
+				// On the command line 0 asks for every node; Config's zero value is one.
+				cfg.Observe = len(cfg.Endpoints)
+			}
 			if !quiet {
 				cfg.Progress, cfg.ProgressTTY = os.Stderr, isTerminal(os.Stderr)
 			}
@@ -86,7 +91,7 @@ a second one stops at once.`,
 	f.StringVar(&cfg.Transport, "transport", "http", "how broadcasts travel: http (a request each) or ws (one websocket per endpoint)")
 	f.StringVar(&cfg.App, "app", "kvstore", "transactions to send: kvstore or ledger")
 	f.IntVar(&cfg.Size, "size", 100, "kvstore: bytes per transaction")
-	f.IntVar(&cfg.Observe, "observe", 1, "watch the NewBlock events of the first N endpoints (more than there are: all)")
+	f.IntVar(&cfg.Observe, "observe", 1, "watch the NewBlock events of the first N endpoints (0 or more than there are: all)")
 	f.DurationVar(&cfg.WindowFrom, "window-from", 0, "also report latencies of transactions due from this long after the start, and the longest stall between heights from then (a fault injected then)")
 	f.StringVar(&windowExec, "window-exec", "", "a shell command run when the window opens (--window-from): the fault, e.g. \"kill -9 PID\"")
 	f.DurationVar(&cfg.Drain, "drain", 10*time.Second, "after sending, how long to wait for accepted transactions to commit")

@@ -18,6 +18,7 @@ import (
 // loadReport is the part of `tutti load --json` the tests read.
 type loadReport struct {
 	CommittedTPS float64     `json:"committed_tps"`
+	Observed     int         `json:"observed"`
 	Counts       load.Counts `json:"counts"`
 	Latency      struct {
 		P50 float64 `json:"p50_ms"`
@@ -45,7 +46,7 @@ func readLoadReport(t *testing.T, path string) loadReport {
 // transactions a second for 10 s, broadcast over websockets (HTTP is what `make localnet`
 // and the e2e runner use), against a 4-validator network of processes: it commits
 // transactions, every one a node accepted is seen committed through the NewBlock events of
-// all four nodes, none at two heights, and the report's files, plot and fault window are
+// all four nodes (--observe 0), none at two heights, and the report's files, plot and fault window are
 // written.
 func TestLoadCommandAgainstFourValidators(t *testing.T) {
 	if testing.Short() {
@@ -79,13 +80,16 @@ func TestLoadCommandAgainstFourValidators(t *testing.T) {
 	jsonPath, csvPath, plotPath := filepath.Join(dir, "load.json"), filepath.Join(dir, "load.csv"), filepath.Join(dir, "load.png")
 	cmd := exec.Command(bin, "load", "--endpoints", strings.Join(nw.RPCs(), ","), "--rate", "100",
 		"--duration", "10s", "--drain", "10s", "--json", jsonPath, "--csv", csvPath, "--plot", plotPath,
-		"--observe", "4", "--window-from", "5s", "--transport", "ws")
+		"--observe", "0", "--window-from", "5s", "--transport", "ws")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("tutti load: %v\n%s", err, out)
 	}
 	t.Logf("tutti load:\n%s", out)
 	r := readLoadReport(t, jsonPath)
+	if r.Observed != 4 {
+		t.Fatalf("--observe 0 watched %d of the 4 nodes, want all", r.Observed)
+	}
 	if r.Counts.Committed == 0 {
 		t.Fatal("nothing committed")
 	}

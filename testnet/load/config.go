@@ -23,7 +23,8 @@ type Config struct {
 	Size        int           // kvstore: bytes per transaction
 	Drain       time.Duration // after sending, how long to wait for accepted transactions to commit
 	// Observe is how many endpoints, the first ones, have their NewBlock events watched
-	// for commits (0: one; more than there are: all). Every node executes every block, so
+	// for commits (0, the zero value: one; more than there are: all; tutti load's
+	// --observe 0 asks for all). Every node executes every block, so
 	// one suffices; more see each commit at the first node to report it, and catch a
 	// transaction committed at two heights on any of them.
 	Observe int

@@ -13,11 +13,14 @@ import (
 )
 
 // Report is the result of a run. Rates are per second of the send phase; latencies run
-// from each transaction's due time to the first commit event (Tx or NewBlock) reporting it.
+// from each transaction's due time to the first NewBlock event reporting it.
 type Report struct {
-	App          string    `json:"app"`
-	Mode         string    `json:"mode"` // "open" or "closed"
-	Endpoints    []string  `json:"endpoints"`
+	App       string   `json:"app"`
+	Mode      string   `json:"mode"` // "open" or "closed"
+	Endpoints []string `json:"endpoints"`
+	// Observed is how many endpoints, the first ones, had their NewBlock events watched:
+	// commits and second commits are those these nodes reported.
+	Observed     int       `json:"observed"`
 	TargetRate   float64   `json:"target_rate,omitempty"`
 	Concurrency  int       `json:"concurrency"`
 	TxBytes      int       `json:"tx_bytes,omitempty"`
@@ -179,7 +182,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.Interrupted {
 		stopped = ", interrupted"
 	}
-	_, err := fmt.Fprintf(w, `load summary: %s transactions, %s, %d endpoint(s), %.1f s of sending + %.1f s of drain%s
+	_, err := fmt.Fprintf(w, `load summary: %s transactions, %s, %d endpoint(s) (%d observed), %.1f s of sending + %.1f s of drain%s
   offered          %d (%.1f tx/s); sent %d, unsent %d (no free worker)
   committed        %d in the send phase (%.1f tx/s); %d in all, %d of them with a failing result code
   latency          p50 %s  p90 %s  p99 %s  max %s  (mean %s; due time to first commit event)
@@ -188,7 +191,7 @@ func (r *Report) WriteText(w io.Writer) error {
   never committed  %d (accepted, not seen committed by the end of the drain)
   committed twice  %d (seen at two heights)
   heights          %d -> %d
-`, r.App, mode, len(r.Endpoints), r.SendSeconds, r.DrainSeconds, stopped,
+`, r.App, mode, len(r.Endpoints), r.Observed, r.SendSeconds, r.DrainSeconds, stopped,
 		c.Offered, r.OfferedTPS, c.Sent, c.Unsent,
 		c.CommittedInSend, r.CommittedTPS, c.Committed, c.CommittedFailed,
 		fmtMS(r.Latency.P50), fmtMS(r.Latency.P90), fmtMS(r.Latency.P99), fmtMS(r.Latency.Max), fmtMS(r.Latency.Mean),

@@ -63,7 +63,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("load: %s: status: %w", eps[0].url, err)
 	}
 	tr := newTracker(time.Now())
-	for _, ep := range eps[:min(cfg.Observe, len(eps))] {
+	observed := min(cfg.Observe, len(eps))
+	for _, ep := range eps[:observed] {
 		if err := ep.subscribe(readers, tr, subscribeWithin); err != nil {
 			return nil, err
 		}
@@ -191,7 +192,7 @@ drain:
 		}
 	}
 	rep := tr.report(time.Now(), cfg.WindowFrom)
-	rep.App, rep.Endpoints, rep.Concurrency, rep.Interrupted = cfg.App, cfg.Endpoints, cfg.Concurrency, interrupted || ctx.Err() != nil
+	rep.App, rep.Endpoints, rep.Observed, rep.Concurrency, rep.Interrupted = cfg.App, cfg.Endpoints, observed, cfg.Concurrency, interrupted || ctx.Err() != nil
 	rep.StartHeight = st.SyncInfo.LatestBlockHeight
 	if cfg.ClosedLoop {
 		rep.Mode = "closed"

@@ -35,8 +35,9 @@ type second struct {
 	latencies []time.Duration // their latencies
 }
 
-// tracker matches the transactions sent with the commits the nodes' events report (Tx, NewBlock). Every method
-// takes the time as an argument, so the arithmetic is testable without a clock.
+// tracker matches the transactions sent with the commits the nodes' NewBlock events
+// report. Every method takes the time as an argument, so the arithmetic is testable without
+// a clock.
 type tracker struct {
 	mu      sync.Mutex
 	start   time.Time
@@ -60,7 +61,7 @@ type Counts struct {
 	Accepted        int64 `json:"accepted"`         // answered with CheckTx code 0
 	Refused         int64 `json:"refused"`          // answered with a CheckTx code or a mempool error
 	SendErrors      int64 `json:"send_errors"`      // no answer: fate unknown
-	Committed       int64 `json:"committed"`        // seen in a Tx or NewBlock event (at least once)
+	Committed       int64 `json:"committed"`        // seen in a NewBlock event (at least once)
 	CommittedFailed int64 `json:"committed_failed"` // of which FinalizeBlock gave a non-zero code
 	CommittedInSend int64 `json:"committed_in_send_window"`
 	NeverCommitted  int64 `json:"never_committed"`    // accepted but not seen committed by the end of the drain
@@ -156,9 +157,9 @@ func (tr *tracker) answered(r *record, a answer) {
 	}
 }
 
-// txEvent records a commit of tx seen in an event (Tx or NewBlock) at time at. Every node publishes every transaction, so
-// the same (hash, height) arrives once per subscribed node; the first sighting is the
-// commit time, and a sighting at another height is a second commit.
+// txEvent records a commit of tx listed in a NewBlock event seen at time at. Every node
+// publishes every block, so the same (hash, height) arrives once per observed node; the
+// first sighting is the commit time, and a sighting at another height is a second commit.
 func (tr *tracker) txEvent(tx []byte, height int64, code uint32, at time.Time) {
 	h := sha256.Sum256(tx)
 	tr.mu.Lock()
