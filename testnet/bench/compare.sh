@@ -25,6 +25,9 @@ start_tutti() {
   for i in 0 1 2 3; do
     "$tutti" start --home "$dir/tutti/node$i" >"$dir/tutti/node$i.log" 2>&1 &
     pids+=($!)
+    # Out of the job table: bash would print "Killed" in the middle of the table when the
+    # fault row kills a node on purpose. stop_all still stops it by PID.
+    disown $!
   done
   endpoints=http://127.0.0.1:28657,http://127.0.0.1:28667,http://127.0.0.1:28677,http://127.0.0.1:28687
 }
@@ -57,6 +60,7 @@ start_cometbft() {
   for i in 0 1 2 3; do
     "$cmt" start --home "$dir/cmt/node$i" >"$dir/cmt/node$i.log" 2>&1 &
     pids+=($!)
+    disown $!
   done
   endpoints=http://127.0.0.1:27657,http://127.0.0.1:27667,http://127.0.0.1:27677,http://127.0.0.1:27687
 }
