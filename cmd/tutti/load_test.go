@@ -46,8 +46,8 @@ func readLoadReport(t *testing.T, path string) loadReport {
 // transactions a second for 10 s, broadcast over websockets (HTTP is what `make localnet`
 // and the e2e runner use), against a 4-validator network of processes: it commits
 // transactions, every one a node accepted is seen committed through the NewBlock events of
-// all four nodes (--observe 0), none at two heights, and the report's files, plot and fault window are
-// written.
+// all four nodes (--observe 0), none at two heights, and the report's files, plot and fault
+// window are written.
 func TestLoadCommandAgainstFourValidators(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs 4 node processes and the load generator for about 20 s")
