@@ -17,23 +17,16 @@ import (
 	cmtp2p "github.com/cometbft/cometbft/p2p"
 
 	"github.com/tutti-bft/tutti/engine/config"
-	"github.com/tutti-bft/tutti/engine/store"
 	"github.com/tutti-bft/tutti/testnet/localnet"
 )
 
-// Ports of node k (validators first, then twins): the localnet layout, p2p at base+10k,
-// RPC +1, metrics +4, and an external app's socket at +6.
-const (
-	portStride    = 10
-	rpcOffset     = 1
-	metricsOffset = 4
-	appOffset     = 6
-)
+// appOffset is an external app's port in localnet's layout of node k's ports, a free slot
+// beside p2p, RPC and metrics.
+const appOffset = 6
 
 // network is the running scenario: the processes, their links and external apps.
 type network struct {
 	m     *Manifest
-	base  int
 	names []string
 	index map[string]int // name -> localnet index
 	net   *localnet.Network
@@ -61,7 +54,7 @@ func setUp(ctx context.Context, m *Manifest, bin, dir string, fromPort int) (*ne
 	if err != nil {
 		return nil, err
 	}
-	n := &network{m: m, base: base, names: names, index: map[string]int{}, net: ln, apps: map[string]*exec.Cmd{}}
+	n := &network{m: m, names: names, index: map[string]int{}, net: ln, apps: map[string]*exec.Cmd{}}
 	for i := range m.Validators {
 		n.index[names[i]] = i
 	}
@@ -103,12 +96,10 @@ func (m *Manifest) original(name string) string {
 
 func (n *network) home(name string) string { return n.net.Homes[n.index[name]] }
 
-func (n *network) port(name string, offset int) int {
-	return n.base + portStride*n.index[name] + offset
-}
+func (n *network) port(name string, offset int) int { return n.net.Port(n.index[name], offset) }
 
 func (n *network) p2pAddr(name string) string {
-	return fmt.Sprintf("127.0.0.1:%d", n.port(name, 0))
+	return fmt.Sprintf("127.0.0.1:%d", n.port(name, localnet.P2POffset))
 }
 
 func (n *network) rpc(name string) string { return n.net.RPC(n.index[name]) }
@@ -121,8 +112,8 @@ func (n *network) writeConfig(name string, ids map[string]cmtp2p.ID) error {
 	}
 	cfg.Moniker = name
 	cfg.P2P.ListenAddress = "tcp://" + n.p2pAddr(name)
-	cfg.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", n.port(name, rpcOffset))
-	cfg.Instrumentation.PrometheusListenAddr = fmt.Sprintf("127.0.0.1:%d", n.port(name, metricsOffset))
+	cfg.RPC.ListenAddress = fmt.Sprintf("tcp://127.0.0.1:%d", n.port(name, localnet.RPCOffset))
+	cfg.Instrumentation.PrometheusListenAddr = fmt.Sprintf("127.0.0.1:%d", n.port(name, localnet.MetricsOffset))
 	var peers []string
 	for peer, addr := range n.links.peersOf(name) {
 		peers = append(peers, fmt.Sprintf("%s@%s", ids[peer], addr))
@@ -206,38 +197,6 @@ func (n *network) tearDown() error {
 	}
 	n.links.close()
 	return err
-}
-
-// truncateJournal cuts up to bytes from the tail of the stopped node's newest goleveldb
-// journal (the highest-numbered *.log), as a disk that lost its last writes would, and
-// returns how much it cut (at most a third of the file, so that something is left).
-func truncateJournal(home string, bytes int64) (int64, error) {
-	cfg, err := config.Load(home)
-	if err != nil {
-		return 0, err
-	}
-	dbDir := filepath.Join(cfg.DBPath(), store.DBName)
-	logs, err := filepath.Glob(filepath.Join(dbDir, "*.log"))
-	if err != nil {
-		return 0, err
-	}
-	var journals []string
-	for _, l := range logs {
-		if filepath.Base(l) != "LOG" {
-			journals = append(journals, l)
-		}
-	}
-	if len(journals) == 0 {
-		return 0, fmt.Errorf("no journal in %s", dbDir)
-	}
-	sort.Strings(journals) // fixed-width numbers: the last is the newest
-	j := journals[len(journals)-1]
-	fi, err := os.Stat(j)
-	if err != nil {
-		return 0, err
-	}
-	cut := min(bytes, fi.Size()/3)
-	return cut, os.Truncate(j, fi.Size()-cut)
 }
 
 // copyDir copies a node home (small files: config, keys, the empty data dir).

@@ -209,7 +209,7 @@ func (r *runner) apply(ctx context.Context, s step) error {
 			return nil
 		}
 		if p.Action == "truncate" {
-			cut, err := truncateJournal(r.n.home(p.Node), p.Bytes)
+			cut, err := r.n.net.TruncateJournal(i, p.Bytes)
 			if err != nil {
 				return fmt.Errorf("e2e: truncate %s: %w", p.Node, err)
 			}

@@ -9,20 +9,26 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
+	"github.com/tutti-bft/tutti/engine/config"
+	"github.com/tutti-bft/tutti/engine/store"
 )
 
 // Port layout of `tutti testnet`: node i listens for peers on base+10i, serves RPC on
-// base+10i+1 and metrics on base+10i+4.
+// base+10i+1 and metrics on base+10i+4; the offsets in between are free for tools that run
+// something beside each node (the e2e runner's external apps).
 const (
 	portStride    = 10
-	rpcOffset     = 1
-	metricsOffset = 4
+	P2POffset     = 0
+	RPCOffset     = 1
+	MetricsOffset = 4
 )
 
 // markerFile marks a directory this package generated, so that a later run may replace it
@@ -124,8 +130,12 @@ func (n *Network) AddNode(home string) int {
 
 // RPC is node i's RPC address.
 func (n *Network) RPC(i int) string {
-	return fmt.Sprintf("http://127.0.0.1:%d", n.StartingPort+portStride*i+rpcOffset)
+	return fmt.Sprintf("http://127.0.0.1:%d", n.Port(i, RPCOffset))
 }
+
+// Port is node i's port at offset in the layout (P2POffset, RPCOffset, MetricsOffset, or
+// a free offset below 10).
+func (n *Network) Port(i, offset int) int { return n.StartingPort + portStride*i + offset }
 
 // RPCs are every node's RPC address.
 func (n *Network) RPCs() []string {
@@ -250,6 +260,42 @@ func (n *Network) Wait(i int, within time.Duration) (exited bool, status error) 
 	}
 }
 
+// TruncateJournal cuts up to bytes off the tail of stopped node i's newest goleveldb
+// journal (the highest-numbered *.log of its block store), as a disk that lost its last
+// writes would, and returns how much it cut: at most a third of the file, so that the
+// journal keeps a head to recover from.
+func (n *Network) TruncateJournal(i int, bytes int64) (int64, error) {
+	if n.Running(i) {
+		return 0, fmt.Errorf("localnet: node %d is running: stop it before cutting its journal", i)
+	}
+	cfg, err := config.Load(n.Homes[i])
+	if err != nil {
+		return 0, err
+	}
+	dbDir := filepath.Join(cfg.DBPath(), store.DBName)
+	logs, err := filepath.Glob(filepath.Join(dbDir, "*.log"))
+	if err != nil {
+		return 0, err
+	}
+	var journals []string
+	for _, l := range logs {
+		if filepath.Base(l) != "LOG" {
+			journals = append(journals, l)
+		}
+	}
+	if len(journals) == 0 {
+		return 0, fmt.Errorf("localnet: no journal in %s", dbDir)
+	}
+	sort.Strings(journals) // fixed-width numbers: the last is the newest
+	j := journals[len(journals)-1]
+	fi, err := os.Stat(j)
+	if err != nil {
+		return 0, err
+	}
+	cut := min(bytes, fi.Size()/3)
+	return cut, os.Truncate(j, fi.Size()-cut)
+}
+
 // Pause freezes node i (SIGSTOP): its sockets stay open but it answers nothing, as a
 // node stalled by its host would.
 func (n *Network) Pause(i int) error {
@@ -360,7 +406,7 @@ func FreePortBase(from, n int) (int, error) {
 // PortsFree says whether the ports of an n-node network at base are free now.
 func portsFree(base, n int) bool {
 	for i := range n {
-		for _, off := range []int{0, rpcOffset, metricsOffset} {
+		for _, off := range []int{P2POffset, RPCOffset, MetricsOffset} {
 			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+portStride*i+off))
 			if err != nil {
 				return false
