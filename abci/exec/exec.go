@@ -1,8 +1,9 @@
 // Package exec executes the ABCI blocks the engine core cuts: it fills FinalizeBlock's
-// request exactly as CometBFT does (DESIGN §3), calls FinalizeBlock then Commit on the app's
-// consensus connection, and turns the response into what the core attests to next: app
-// hash, results hash, validator updates and the next validators hash. It also keeps the
-// validator sets so updates take effect at H+2, as in CometBFT.
+// request exactly as CometBFT does, asks the app's ProcessProposal about exactly that block,
+// calls FinalizeBlock then Commit on the app's consensus connection, and turns the response
+// into what the core attests to next: app hash, results hash, validator updates and the
+// next validators hash. It also keeps the validator sets so updates take effect at H+2, as
+// in CometBFT.
 package exec
 
 import (
@@ -25,15 +26,19 @@ import (
 // Consensus is the part of the app's consensus connection execution uses
 // (proxy.AppConnConsensus has it).
 type Consensus interface {
+	ProcessProposal(ctx context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error)
 	FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error)
 	Commit(ctx context.Context) (*abci.ResponseCommit, error)
 }
 
 // Executed is one executed height: what the block store keeps and the RPC serves.
 type Executed struct {
-	Request            *abci.RequestFinalizeBlock
-	Response           *abci.ResponseFinalizeBlock
-	RetainHeight       int64 // what the app's Commit returned (0 until it did)
+	Request      *abci.RequestFinalizeBlock
+	Response     *abci.ResponseFinalizeBlock
+	RetainHeight int64 // what the app's Commit returned (0 until it did)
+	// Rejected: the app's ProcessProposal answered REJECT for this final block, which was
+	// executed anyway (see Execute).
+	Rejected           bool
 	ResultsHash        []byte
 	NextValidatorsHash []byte // hash of the set of H+2, attested with this height
 	// NextValidators and AfterNextValidators are the sets of heights H+1 and H+2 once H is
@@ -119,6 +124,14 @@ func Request(b *order.ABCIBlock, lastSet *cmttypes.ValidatorSet, totalPower int6
 	}
 }
 
+// ProcessRequest is ProcessProposal's request for the block req finalizes: the same
+// fields, so that an app's optimistic execution of it is exactly FinalizeBlock's.
+func ProcessRequest(req *abci.RequestFinalizeBlock) *abci.RequestProcessProposal {
+	return &abci.RequestProcessProposal{Txs: req.Txs, ProposedLastCommit: req.DecidedLastCommit, Misbehavior: req.Misbehavior,
+		Hash: req.Hash, Height: req.Height, Time: req.Time, NextValidatorsHash: req.NextValidatorsHash,
+		ProposerAddress: req.ProposerAddress}
+}
+
 // Committee lists a validator set as the core's validators (public key and power), in the
 // set's order. The core builds the next epoch's committee from it when a quorum attests
 // the set's hash.
@@ -155,19 +168,55 @@ func address(pub []byte) []byte {
 	return ed25519.PubKey(pub).Address()
 }
 
-// Execute runs height b.Height, which must be the next one: FinalizeBlock, then durable,
-// then the app's Commit. durable (nil: nothing) must make the height's results survive a
-// crash before the app commits them, as CometBFT saves FinalizeBlock's response before
-// Commit: a crash in between then leaves the app one height behind the block store, which
-// the handshake replays, never ahead of it, which nothing could repair. An error from
-// durable stops the height before Commit. RetainHeight is known only after Commit.
+// Execute runs height b.Height, which must be the next one, as a live node does:
+// ProcessProposal, FinalizeBlock, then durable, then the app's Commit.
+//
+// ProcessProposal is asked once per height, about exactly the block FinalizeBlock then
+// receives (same transactions, time, proposer, last commit, misbehavior and hash), and only
+// once the app committed the height before. The block is already final when it is cut (the
+// DAG ordered it), so the call cannot change what is executed; it is there because apps
+// rely on it: the Cosmos SDK resets its finalize state in it and, with optimistic
+// execution, starts executing the block it names, which FinalizeBlock then uses. A REJECT
+// is what CometBFT does to a node outvoted by a quorum that accepted: the block is executed
+// anyway (Executed.Rejected tells the node to warn).
+//
+// durable (nil: nothing) must make the height's results survive a crash before the app
+// commits them, as CometBFT saves FinalizeBlock's response before Commit: a crash in
+// between then leaves the app one height behind the block store, which the handshake
+// replays, never ahead of it, which nothing could repair. An error from durable stops the
+// height before Commit. RetainHeight is known only after Commit.
 func (e *Executor) Execute(ctx context.Context, b *order.ABCIBlock, durable func(*Executed, core.ExecutionResult) error) (*Executed, core.ExecutionResult, error) {
+	return e.execute(ctx, b, true, durable)
+}
+
+// Replay runs a stored height the app lacks, as CometBFT's handshake replays: FinalizeBlock,
+// durable, Commit, with no ProcessProposal (the height was decided and executed before).
+func (e *Executor) Replay(ctx context.Context, b *order.ABCIBlock, durable func(*Executed, core.ExecutionResult) error) (*Executed, core.ExecutionResult, error) {
+	return e.execute(ctx, b, false, durable)
+}
+
+func (e *Executor) execute(ctx context.Context, b *order.ABCIBlock, process bool, durable func(*Executed, core.ExecutionResult) error) (*Executed, core.ExecutionResult, error) {
 	if b.Height != e.lastHeight+1 {
 		return nil, core.ExecutionResult{}, fmt.Errorf("execute height %d: the app is at height %d, want %d next",
 			b.Height, e.lastHeight, e.lastHeight+1)
 	}
 	req := Request(b, e.last, e.sets[0].TotalVotingPower())
 	req.Misbehavior = e.stillInSet(req.Misbehavior)
+	rejected := false
+	if process {
+		verdict, err := e.app.ProcessProposal(ctx, ProcessRequest(req))
+		if err != nil {
+			return nil, core.ExecutionResult{}, fmt.Errorf("ProcessProposal at height %d: %w", b.Height, err)
+		}
+		switch verdict.Status {
+		case abci.ResponseProcessProposal_ACCEPT:
+		case abci.ResponseProcessProposal_REJECT:
+			rejected = true
+		default:
+			return nil, core.ExecutionResult{}, fmt.Errorf("ProcessProposal at height %d answered status %v; only ACCEPT and REJECT are valid",
+				b.Height, verdict.Status)
+		}
+	}
 	res, err := e.app.FinalizeBlock(ctx, req)
 	if err != nil {
 		return nil, core.ExecutionResult{}, fmt.Errorf("FinalizeBlock at height %d: %w", b.Height, err)
@@ -186,7 +235,7 @@ func (e *Executor) Execute(ctx context.Context, b *order.ABCIBlock, durable func
 			return nil, core.ExecutionResult{}, fmt.Errorf("height %d: validator updates rejected: %w", b.Height, err)
 		}
 	}
-	out := &Executed{Request: req, Response: res, ResultsHash: cmttypes.NewResults(res.TxResults).Hash(),
+	out := &Executed{Request: req, Response: res, Rejected: rejected, ResultsHash: cmttypes.NewResults(res.TxResults).Hash(),
 		NextValidatorsHash: after.Hash(), NextValidators: e.sets[1], AfterNextValidators: after}
 	result := core.ExecutionResult{Height: b.Height, AppHash: res.AppHash, ResultsHash: out.ResultsHash,
 		NextValidatorsHash: out.NextValidatorsHash, NextValidators: Committee(after)}

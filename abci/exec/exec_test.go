@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -214,17 +216,94 @@ func TestResultsAreDurableBeforeTheAppCommits(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if want := "InitChain FinalizeBlock "; atDurable != want {
+	if want := "InitChain ProcessProposal FinalizeBlock "; atDurable != want {
 		t.Fatalf("calls when the results were made durable: %q, want %q (before Commit)", atDurable, want)
 	}
 	b2 := order.ABCIBlock{Height: 2, TimeMs: 2, Txs: [][]byte{[]byte("b=2")}, Hash: []byte("h2")}
 	if _, _, err := e.Execute(ctx, &b2, func(*Executed, core.ExecutionResult) error { return errors.New("disk full") }); err == nil {
 		t.Fatal("Execute succeeded although the results could not be stored")
 	}
-	if got, want := calls(), "InitChain FinalizeBlock Commit FinalizeBlock "; got != want {
+	if got, want := calls(), "InitChain ProcessProposal FinalizeBlock Commit ProcessProposal FinalizeBlock "; got != want {
 		t.Fatalf("calls: %q, want %q (no Commit for height 2)", got, want)
 	}
 	if e.LastHeight() != 1 {
 		t.Fatalf("last height %d after a failed height 2, want 1", e.LastHeight())
+	}
+}
+
+// verdictApp is CometBFT's kvstore answering ProcessProposal with a set status, and keeping
+// the last ProcessProposal and FinalizeBlock requests.
+type verdictApp struct {
+	*kvstore.Application
+	status   abci.ResponseProcessProposal_ProposalStatus
+	process  *abci.RequestProcessProposal
+	finalize *abci.RequestFinalizeBlock
+}
+
+func (a *verdictApp) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
+	a.process = req
+	return &abci.ResponseProcessProposal{Status: a.status}, nil
+}
+
+func (a *verdictApp) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+	a.finalize = req
+	return a.Application.FinalizeBlock(ctx, req)
+}
+
+// ProcessProposal is asked about exactly the block FinalizeBlock then executes, field by
+// field (an app's optimistic execution of it must be FinalizeBlock's); a REJECT does not
+// stop a final block; a status other than ACCEPT or REJECT stops the node; a replay asks
+// nothing.
+func TestProcessProposalNamesTheBlockFinalizeBlockGets(t *testing.T) {
+	v0, v1 := key("v0"), key("v1")
+	set := cmttypes.NewValidatorSet([]*cmttypes.Validator{cmttypes.NewValidator(v0, 10), cmttypes.NewValidator(v1, 10)})
+	app := &verdictApp{Application: kvstore.NewInMemoryApplication(), status: abci.ResponseProcessProposal_ACCEPT}
+	client, err := proxy.NewLocalClientCreator(app).NewABCIClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = client.Stop() }()
+	conn := proxy.NewAppConnConsensus(client, proxy.NopMetrics())
+	ctx := context.Background()
+	if _, err := conn.InitChain(ctx, &abci.RequestInitChain{ChainId: "x", Validators: cmttypes.TM2PB.ValidatorUpdates(set)}); err != nil {
+		t.Fatal(err)
+	}
+	e := New(conn, 0, nil, set, set)
+	b1 := order.ABCIBlock{Height: 1, TimeMs: 1_000, ProposerPubKey: v0, Txs: [][]byte{[]byte("a=1")}, Hash: []byte("h1"),
+		NextValidatorsHash: set.Hash()}
+	if ex, _, err := e.Execute(ctx, &b1, nil); err != nil || ex.Rejected {
+		t.Fatalf("height 1: %v (rejected %v)", err, ex != nil && ex.Rejected)
+	}
+	app.status = abci.ResponseProcessProposal_REJECT
+	b2 := order.ABCIBlock{Height: 2, TimeMs: 2_000, ProposerPubKey: v1, Txs: [][]byte{[]byte("b=2"), []byte("c=3")}, Hash: []byte("h2"),
+		DecidedLastCommit:  []order.CommitVote{{PubKey: v0, Power: 10, Signed: true}, {PubKey: v1, Power: 10}},
+		Misbehavior:        []order.Misbehavior{{PubKey: v1, Power: 10, Height: 2, TimeMs: 2_000}},
+		NextValidatorsHash: set.Hash()}
+	ex, _, err := e.Execute(ctx, &b2, nil)
+	if err != nil || !ex.Rejected {
+		t.Fatalf("height 2, rejected by the app: %v (rejected %v); a final block must be executed and flagged", err, ex != nil && ex.Rejected)
+	}
+	if got, want := app.process, ProcessRequest(app.finalize); !reflect.DeepEqual(got, want) {
+		t.Fatalf("ProcessProposal asked about\n%+v\nFinalizeBlock got\n%+v", got, want)
+	}
+	p, f := app.process, app.finalize
+	if p.Height != 2 || string(p.Hash) != "h2" || len(p.Txs) != 2 || len(p.Misbehavior) != 1 || len(p.ProposedLastCommit.Votes) != 2 ||
+		!p.Time.Equal(f.Time) || !bytes.Equal(p.ProposerAddress, v1.Address()) || !bytes.Equal(p.NextValidatorsHash, set.Hash()) {
+		t.Fatalf("ProcessProposal request: %+v", p)
+	}
+	app.status = abci.ResponseProcessProposal_UNKNOWN
+	if _, _, err := e.Execute(ctx, &order.ABCIBlock{Height: 3, TimeMs: 3_000, ProposerPubKey: v0, Hash: []byte("h3")}, nil); err == nil ||
+		!strings.Contains(err.Error(), "only ACCEPT and REJECT") {
+		t.Fatalf("status UNKNOWN: %v", err)
+	}
+	if e.LastHeight() != 2 {
+		t.Fatalf("a height whose ProcessProposal failed was executed: last height %d", e.LastHeight())
+	}
+	app.process = nil
+	if _, _, err := e.Replay(ctx, &order.ABCIBlock{Height: 3, TimeMs: 3_000, ProposerPubKey: v0, Hash: []byte("h3")}, nil); err != nil || app.process != nil {
+		t.Fatalf("replay: %v; asked ProcessProposal %v", err, app.process)
 	}
 }

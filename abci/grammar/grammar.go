@@ -10,15 +10,19 @@
 //	height         = *(prepare-proposal / process-proposal / extend-vote / verify-vote-extension)
 //	                 finalize-block commit
 //
-// Heights must also follow each other by exactly one. Calls on the mempool and query
-// connections (CheckTx, Query, and Info after start) do not take part.
+// Heights must also follow each other by exactly one, and a proposal call names the
+// height being decided: the one after the last the app committed (the initial height after
+// InitChain, the one after Info's last_block_height on a restart). A proposal call naming a
+// later height would reach an app whose state is not there yet: the Cosmos SDK's
+// ProcessProposal resets its finalize state for any height above the initial one, so
+// ProcessProposal(2) before FinalizeBlock(1) throws away the InitChain state and
+// FinalizeBlock(1) then fails. Calls on the mempool and query connections (CheckTx, Query,
+// and Info after start) do not take part.
 //
-// Tutti's one difference, and why: a PrepareProposal or ProcessProposal before
-// FinalizeBlock(H) may name a height above H. On CometBFT they name exactly H, the height
-// being decided. On Tutti they shape and judge DAG blocks, and ordering runs ahead of
-// execution, so they name the next height this node will cut, which may be several above
-// the next one the app executes. What holds on both, and is checked when the height is
-// recorded: they never name a height the app already finalized.
+// CheckTutti adds what Tutti promises beyond the grammar: ProcessProposal is called at most
+// once per height, and about exactly the block FinalizeBlock then receives (same hash), so
+// an app's optimistic execution of it is never thrown away. CometBFT may ask several times
+// per height, once per round.
 package grammar
 
 import (
@@ -29,11 +33,19 @@ import (
 // Call is one recorded ABCI call.
 type Call struct {
 	Method string // "Info", "InitChain", "FinalizeBlock", ...
-	Height int64  // for FinalizeBlock, PrepareProposal and ProcessProposal; 0 if not recorded
+	// Height is the height FinalizeBlock, PrepareProposal and ProcessProposal name, the
+	// initial height InitChain names, and the last_block_height Info answered; 0 if not
+	// recorded (for Info: a fresh app, or unknown).
+	Height int64
+	// Hash is the block hash ProcessProposal and FinalizeBlock name ("" if not recorded).
+	Hash string
 }
 
 func (c Call) String() string {
-	if c.Height != 0 {
+	switch {
+	case c.Hash != "":
+		return fmt.Sprintf("%s(%d,%s)", c.Method, c.Height, c.Hash)
+	case c.Height != 0:
 		return fmt.Sprintf("%s(%d)", c.Method, c.Height)
 	}
 	return c.Method
@@ -53,14 +65,18 @@ const (
 
 // Check returns nil if calls form a valid prefix of an ABCI session, or an error naming
 // the first call that breaks the grammar and the calls before it.
-func Check(calls []Call) error {
+func Check(calls []Call) error { return check(calls, false) }
+
+// CheckTutti is Check plus Tutti's promise: at most one ProcessProposal per height, naming
+// the block FinalizeBlock then receives.
+func CheckTutti(calls []Call) error { return check(calls, true) }
+
+func check(calls []Call, tutti bool) error {
 	st := stStart
-	var lastHeight int64 // last finalized height, 0 before the first
+	var next int64      // the height the app executes next; 0 while unknown
+	var processed *Call // this height's ProcessProposal, when Tutti's rule applies
 	fail := func(i int, want string) error {
-		from := i - 5
-		if from < 0 {
-			from = 0
-		}
+		from := max(i-5, 0)
 		var prev []string
 		for _, c := range calls[from:i] {
 			prev = append(prev, c.String())
@@ -75,8 +91,14 @@ func Check(calls []Call) error {
 			switch st {
 			case stStart:
 				st = stAfterInfo
+				if c.Height > 0 {
+					next = c.Height + 1
+				}
 			case stSynced:
 				st = stBetween
+				if c.Height > 0 {
+					next = c.Height + 1
+				}
 			}
 			continue // Info later on is a query-connection call
 		}
@@ -101,17 +123,27 @@ func Check(calls []Call) error {
 				if st != stAfterInfo {
 					return fail(i, "a height's calls (InitChain only right after the first Info)")
 				}
+				next = max(c.Height, 1)
 				st = stBetween
 			case "PrepareProposal", "ProcessProposal", "ExtendVote", "VerifyVoteExtension":
-				if c.Height != 0 && c.Height <= lastHeight {
-					return fail(i, fmt.Sprintf("a height above the finalized %d", lastHeight))
+				if c.Height != 0 && next != 0 && c.Height != next {
+					return fail(i, fmt.Sprintf("a call for height %d, the one after the last committed", next))
+				}
+				if tutti && c.Method == "ProcessProposal" {
+					if processed != nil {
+						return fail(i, fmt.Sprintf("FinalizeBlock (Tutti asks ProcessProposal once per height; %s came before)", processed))
+					}
+					processed = &calls[i]
 				}
 				st = stInHeight
 			case "FinalizeBlock":
-				if lastHeight != 0 && c.Height != lastHeight+1 {
-					return fail(i, fmt.Sprintf("FinalizeBlock(%d)", lastHeight+1))
+				if next != 0 && c.Height != next {
+					return fail(i, fmt.Sprintf("FinalizeBlock(%d)", next))
 				}
-				lastHeight = c.Height
+				if processed != nil && processed.Hash != c.Hash {
+					return fail(i, fmt.Sprintf("FinalizeBlock of the block %s asked about", processed))
+				}
+				next, processed = c.Height+1, nil
 				st = stFinalized
 			default:
 				return fail(i, "PrepareProposal, ProcessProposal or FinalizeBlock")

@@ -2,6 +2,7 @@ package grammar
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -24,19 +25,28 @@ func (r *Recorder) Calls() []Call {
 	return append([]Call(nil), r.calls...)
 }
 
-func (r *Recorder) add(method string, height int64) {
+func (r *Recorder) add(method string, height int64) { r.addCall(Call{Method: method, Height: height}) }
+
+func (r *Recorder) addCall(c Call) {
 	r.mu.Lock()
-	r.calls = append(r.calls, Call{Method: method, Height: height})
+	r.calls = append(r.calls, c)
 	r.mu.Unlock()
 }
 
 func (r *Recorder) Info(ctx context.Context, req *abci.RequestInfo) (*abci.ResponseInfo, error) {
-	r.add("Info", 0)
-	return r.Application.Info(ctx, req)
+	// Recorded with the height it answers, after the call: that height is where the
+	// session's heights start.
+	res, err := r.Application.Info(ctx, req)
+	var h int64
+	if err == nil && res != nil {
+		h = res.LastBlockHeight
+	}
+	r.add("Info", h)
+	return res, err
 }
 
 func (r *Recorder) InitChain(ctx context.Context, req *abci.RequestInitChain) (*abci.ResponseInitChain, error) {
-	r.add("InitChain", 0)
+	r.add("InitChain", max(req.InitialHeight, 1))
 	return r.Application.InitChain(ctx, req)
 }
 
@@ -46,7 +56,7 @@ func (r *Recorder) PrepareProposal(ctx context.Context, req *abci.RequestPrepare
 }
 
 func (r *Recorder) ProcessProposal(ctx context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
-	r.add("ProcessProposal", req.Height)
+	r.addCall(Call{Method: "ProcessProposal", Height: req.Height, Hash: fmt.Sprintf("%X", req.Hash)})
 	return r.Application.ProcessProposal(ctx, req)
 }
 
@@ -61,7 +71,7 @@ func (r *Recorder) VerifyVoteExtension(ctx context.Context, req *abci.RequestVer
 }
 
 func (r *Recorder) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
-	r.add("FinalizeBlock", req.Height)
+	r.addCall(Call{Method: "FinalizeBlock", Height: req.Height, Hash: fmt.Sprintf("%X", req.Hash)})
 	return r.Application.FinalizeBlock(ctx, req)
 }
 

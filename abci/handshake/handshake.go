@@ -146,7 +146,7 @@ func Run(ctx context.Context, app App, store Store, gen Genesis) (*Result, error
 		}
 		// The app hash is checked before the app commits, so a diverging app is stopped
 		// with its state still at the last good height.
-		_, result, err := res.Executor.Execute(ctx, b, func(_ *exec.Executed, r core.ExecutionResult) error {
+		_, result, err := res.Executor.Replay(ctx, b, func(_ *exec.Executed, r core.ExecutionResult) error {
 			if !bytes.Equal(r.AppHash, stored.AppHash) {
 				return fmt.Errorf("replaying it gave app hash %X but the node committed %X: the app is not deterministic or its state is corrupt",
 					r.AppHash, stored.AppHash)

@@ -41,7 +41,6 @@ type Core struct {
 	pendingTxs      [][]byte
 	pendingTxBytes  int
 	pendingEvidence []types.Equivocation
-	rejectedRefs    map[types.Ref]struct{} // peer blocks the app's ProcessProposal rejected (verdict.go)
 	attestation     *types.Attestation
 
 	// Fetching: refs we lack and how many peers we asked.
@@ -150,8 +149,6 @@ func (c *Core) Step(now time.Time, in Input) []Action {
 		c.answerSync(in)
 	case PayloadAvailable:
 		c.offer(in.Txs)
-	case ProposalRejected:
-		c.rejectProposal(in.Ref)
 	case TimerFired:
 		c.timer(in)
 	case ExecutionResult:

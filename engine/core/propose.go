@@ -56,7 +56,6 @@ func (c *Core) leadersPresent(round uint64) bool {
 func (c *Core) parents(r uint64) []*types.Block {
 	own := c.dag.Latest(c.self)
 	out := []*types.Block{own}
-	var withheld []*types.Block // rejected by the app's ProcessProposal (verdict.go)
 	for a := 0; a < c.cfg.Epoch.Committee.Size(); a++ {
 		if a == c.self {
 			continue
@@ -72,13 +71,9 @@ func (c *Core) parents(r uint64) []*types.Block {
 		if b == nil || b.Round <= c.included[a] || b.Round <= c.dag.GCRound() && b.Round != r-1 {
 			continue
 		}
-		if c.proposalRejected(b) {
-			withheld = append(withheld, b)
-			continue
-		}
 		out = append(out, b)
 	}
-	return c.keepQuorum(r, out, withheld)
+	return out
 }
 
 // propose builds, signs and stores our block for round r, then persists (synced) and

@@ -91,7 +91,6 @@ func (n *Node) runActions(actions []core.Action) {
 		case core.SetTimer:
 			n.setTimer(a)
 		case core.DeliverABCIBlock:
-			n.prop.cutHeight.Store(a.Block.Height)
 			n.deliver <- a.Block
 		case core.ReportEvidence:
 			n.log.Warn().Int("author", a.Evidence.Author).Uint64("round", a.Evidence.Round).Uint64("epoch", a.Evidence.Epoch).
@@ -157,7 +156,6 @@ func (n *Node) receive(peer p2p.ID, ch p2p.ChannelID, bz []byte) {
 		if b.Author >= 0 && b.Author < committee.Size() {
 			if b.VerifySignature(n.gen.ChainID, committee, n.verify) == nil {
 				n.peers.learn(committee.Validators[b.Author].PubKey, peer)
-				n.queueProposal(b, committee)
 			}
 		}
 		n.input(core.BlockReceived{From: n.peers.number(peer, committee), Block: b})
@@ -196,7 +194,7 @@ func (n *Node) peerDown(id p2p.ID, _ error) { n.peers.forget(id) }
 func (n *Node) executeLoop(ctx context.Context) {
 	for b := range n.deliver {
 		start := time.Now()
-		n.prop.appMu.Lock() // no proposal call between FinalizeBlock and Commit (proposal.go)
+		n.prop.appMu.Lock() // no PrepareProposal inside a height's calls (proposal.go)
 		poolLocked := false
 		executed, result, err := n.exec.Execute(ctx, &b, func(e *exec.Executed, r core.ExecutionResult) error {
 			if err := n.store.SaveExecuted(storeExecuted(&b, e, r)); err != nil {
@@ -223,6 +221,13 @@ func (n *Node) executeLoop(ctx context.Context) {
 			continue
 		}
 		n.height.Store(b.Height)
+		if executed.Rejected {
+			n.metrics.receivedProposal("rejected")
+			n.log.Warn().Int64("height", b.Height).Str("hash", fmt.Sprintf("%X", b.Hash)).
+				Msg("the app rejected this height in ProcessProposal, but the DAG already ordered it: it was executed, as CometBFT executes a block a quorum accepted; if the app rejects blocks that other nodes accept, check it for non-determinism")
+		} else {
+			n.metrics.receivedProposal("accepted")
+		}
 		crashpoint("execute")
 		_, err = n.pool.Update(ctx, b.Txs)
 		n.pool.Unlock()

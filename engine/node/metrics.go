@@ -83,7 +83,7 @@ func newMetrics(cfg config.InstrumentationConfig, pool *mempool.Mempool) *metric
 	}
 	m.proposalCreate = counter("consensus", "proposal_create_count", "PrepareProposal calls: payloads the app shaped for this validator's own blocks.")
 	m.proposalReceive = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: "consensus", Name: "proposal_receive_count",
-		Help: "Peer blocks by ProcessProposal verdict: accepted, rejected (not supported by this validator), unchecked (the app was busy)."}, []string{"status"})
+		Help: "ProcessProposal verdicts on the blocks this node executes: accepted, rejected (executed anyway: the block is final)."}, []string{"status"})
 	m.prepareDropped = counter("consensus", "prepare_proposal_left_out_txs", "Mempool transactions PrepareProposal left out (they stay in the mempool).")
 	m.prepareAdded = counter("consensus", "prepare_proposal_added_txs", "Transactions PrepareProposal added that were not in the mempool.")
 	m.reg.MustRegister(m.proposalCreate, m.proposalReceive, m.prepareDropped, m.prepareAdded)
@@ -168,7 +168,7 @@ func (m *metrics) preparedProposal(offered, kept, leftOut int) {
 	m.prepareAdded.Add(float64(max(0, kept-(offered-leftOut))))
 }
 
-// receivedProposal records a ProcessProposal verdict on a peer's block (any goroutine).
+// receivedProposal records a ProcessProposal verdict on a block about to be executed.
 func (m *metrics) receivedProposal(status string) {
 	if m == nil {
 		return

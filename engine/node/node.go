@@ -167,7 +167,6 @@ func (n *Node) handshakeAndRestore() error {
 		return fmt.Errorf("restore the engine from %s: %w", n.store.Path(), err)
 	}
 	n.core, n.replay = c, actions
-	n.prop.cutHeight.Store(c.Stats().Height)
 	n.height.Store(n.store.Height())
 	if hs.LastResult != nil {
 		n.startup = append(n.startup, *hs.LastResult)
@@ -252,9 +251,8 @@ func (n *Node) Run(ctx context.Context) error {
 	n.log.Info().Str("node_id", string(n.sw.ID())).Str("listen", n.sw.ListenAddr()).Str("chain_id", n.gen.ChainID).
 		Int("validator_index", n.core.Self()).Msg("node started")
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(1)
 	go func() { defer wg.Done(); n.executeLoop(ctx) }()
-	go func() { defer wg.Done(); n.processLoop() }()
 	err = n.loop(ctx)
 	cancel()
 	n.sw.Stop()

@@ -10,20 +10,16 @@ import (
 	"github.com/tutti-bft/tutti/engine/types"
 )
 
-// PrepareProposal and ProcessProposal (DESIGN §3) go to the app on its consensus
-// connection, as on CometBFT, beside the executor's FinalizeBlock and Commit. What they
-// share lives here; prepare.go and process.go hold the two calls.
+// PrepareProposal goes to the app on its consensus connection, as on CometBFT, beside the
+// executor's ProcessProposal, FinalizeBlock and Commit (abci/exec asks ProcessProposal
+// about each final block just before executing it). What PrepareProposal shares with the
+// executor lives here; prepare.go holds the call.
 
-// processQueue bounds the peer blocks waiting for ProcessProposal. The verdict is advisory:
-// when the app is slower than blocks arrive, a block is referenced without one (counted as
-// unchecked) rather than queued without bound or made to wait.
-const processQueue = 256
-
-// proposals is the state of both calls.
+// proposals is PrepareProposal's state.
 type proposals struct {
-	// appMu is held from FinalizeBlock through Commit and around each proposal call, so a
-	// proposal call never falls between a height's FinalizeBlock and its Commit (which
-	// ABCI's grammar forbids), and appHeight is read consistently with what the app has.
+	// appMu is held by the executor from ProcessProposal through Commit and around each
+	// PrepareProposal, so PrepareProposal never falls inside a height's calls (which ABCI's
+	// grammar forbids) and appHeight is read consistently with what the app has.
 	appMu     sync.Mutex
 	appHeight int64 // last height the app committed; under appMu
 
@@ -37,12 +33,8 @@ type proposals struct {
 	maxTxSize  int   // the largest transaction a block may carry
 
 	prepared chan preparedList
-	queue    chan *types.Block // peer blocks for ProcessProposal
 
-	cutHeight atomic.Int64                   // last height the core cut (loop writes)
-	last      atomic.Pointer[lastCommitView] // from the last height executed in this run
-	askedMu   sync.Mutex
-	asked     map[types.Digest]struct{} // blocks already given to ProcessProposal
+	last atomic.Pointer[lastCommitView] // from the last height executed in this run
 }
 
 // lastCommitView is what the node knows of the latest executed height, the best it has
@@ -67,16 +59,16 @@ func newProposals(cfg core.Config) *proposals {
 		maxTxs = limits.MaxTxs
 	}
 	return &proposals{maxTxBytes: int64(maxBytes), maxTxs: maxTxs, maxTxSize: limits.MaxTxBytes,
-		prepared: make(chan preparedList, 1), queue: make(chan *types.Block, processQueue),
-		asked: map[types.Digest]struct{}{}}
+		prepared: make(chan preparedList, 1)}
 }
 
-// proposalHeight is the height a proposal request names: the next height this node will
-// cut, and never one the app already committed (execution lags ordering, so by the time the
-// call reaches the app the executor may have passed the height read on the loop). Call it
-// holding appMu.
+// proposalHeight is the height PrepareProposal names: the one after the last the app
+// committed, as on CometBFT, where a proposal is always for the height being decided. Our
+// DAG block may be ordered into a later height (ordering runs ahead of execution), but an
+// app must never be asked about a height whose predecessor it has not committed: the Cosmos
+// SDK sets up that height's state from its last committed one. Call it holding appMu.
 func (p *proposals) proposalHeight() int64 {
-	return max(p.cutHeight.Load(), p.appHeight) + 1
+	return p.appHeight + 1
 }
 
 // extendedCommit turns a DecidedLastCommit into PrepareProposal's local_last_commit. Tutti

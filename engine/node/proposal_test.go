@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -18,7 +19,8 @@ import (
 
 // shapingApp is CometBFT's kvstore with its own PrepareProposal and ProcessProposal: it
 // leaves out transactions starting "drop-", adds one of its own to every non-empty list,
-// and rejects blocks carrying a transaction starting "veto-". It records what it answered.
+// and rejects blocks carrying a transaction starting "veto-". It records what it answered
+// and the heights ProcessProposal named.
 type shapingApp struct {
 	*kvstore.Application
 	mu       sync.Mutex
@@ -26,6 +28,8 @@ type shapingApp struct {
 	rejected int
 	accepted int
 	added    int
+	// processed counts ProcessProposal calls by height.
+	processed map[int64]int
 }
 
 type prepareCall struct {
@@ -53,6 +57,7 @@ func (a *shapingApp) PrepareProposal(_ context.Context, req *abci.RequestPrepare
 func (a *shapingApp) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.processed[req.Height]++
 	for _, tx := range req.Txs {
 		if bytes.HasPrefix(tx, []byte("veto-")) {
 			a.rejected++
@@ -74,7 +79,7 @@ const shapingAppName = "shaping-kvstore"
 
 func init() {
 	conn.Builtins[shapingAppName] = func(dbDir string) (abci.Application, error) {
-		app := &shapingApp{Application: kvstore.NewInMemoryApplication()}
+		app := &shapingApp{Application: kvstore.NewInMemoryApplication(), processed: map[int64]int{}}
 		rec := grammar.NewRecorder(app)
 		shapingApps.Lock()
 		shapingApps.apps[dbDir], shapingApps.recs[dbDir] = app, rec
@@ -86,10 +91,11 @@ func init() {
 // TestPrepareAndProcessProposal runs two validators whose app shapes its proposals. It
 // proves that a validator's own DAG block carries exactly the list PrepareProposal
 // returned (the added transaction in, the left-out one out), that a left-out transaction
-// stays in the mempool rather than being lost, that a block the other validator's
-// ProcessProposal rejects is still ordered (the verdict is advisory: with two validators
-// the rejecting one needs the block for quorum), that both nodes agree on every height, and
-// that the app saw a valid ABCI call sequence with proposal heights never behind execution.
+// stays in the mempool rather than being lost, that ProcessProposal is asked once per
+// executed height about exactly the block FinalizeBlock then gets, that a height it rejects
+// is executed anyway (it is final), that both nodes agree on every height, and that the app
+// saw a valid ABCI call sequence whose proposal calls name the height after the last
+// committed one.
 func TestPrepareAndProcessProposal(t *testing.T) {
 	t.Parallel()
 	cfgs := testHomes(t, 2, nil)
@@ -155,6 +161,7 @@ func TestPrepareAndProcessProposal(t *testing.T) {
 	app0.mu.Lock()
 	prepared := slices.Clone(app0.prepared)
 	rejected := app0.rejected
+	processed := maps.Clone(app0.processed)
 	app0.mu.Unlock()
 
 	// The own block that carries keep-1 carries exactly the app's list for it.
@@ -186,12 +193,17 @@ func TestPrepareAndProcessProposal(t *testing.T) {
 		t.Fatalf("the transaction the app added (%s) was not committed", added)
 	}
 	addr := ed25519.PubKey(nodes[0].signer.PubKey()).Address()
-	if r := call.req; r.MaxTxBytes <= 0 || r.Height < 1 || !bytes.Equal(r.ProposerAddress, addr) || len(r.Misbehavior) != 0 {
+	if r := call.req; r.MaxTxBytes <= 0 || r.Height < 2 || !bytes.Equal(r.ProposerAddress, addr) || len(r.Misbehavior) != 0 {
 		t.Fatalf("PrepareProposal request: max_tx_bytes %d, height %d, proposer %X (want %X), misbehavior %d",
 			r.MaxTxBytes, r.Height, r.ProposerAddress, addr, len(r.Misbehavior))
 	}
-	if rejected == 0 {
-		t.Fatal("node 0's app never rejected node 1's vetoed block")
+	if rejected != 1 {
+		t.Fatalf("node 0's app rejected %d heights, want exactly the one holding the vetoed transaction", rejected)
+	}
+	for h, calls := range processed {
+		if calls != 1 {
+			t.Fatalf("node 0's app was asked ProcessProposal(%d) %d times", h, calls)
+		}
 	}
 
 	// Both nodes agree on every height both executed.
@@ -205,20 +217,23 @@ func TestPrepareAndProcessProposal(t *testing.T) {
 
 	for i, rec := range []*grammar.Recorder{rec0, rec1} {
 		calls := rec.Calls()
-		if err := grammar.Check(calls); err != nil {
+		if err := grammar.CheckTutti(calls); err != nil {
 			t.Fatalf("node %d: %v", i, err)
 		}
-		var prep, proc int
+		var prep, proc, fin int
 		for _, c := range calls {
 			switch c.Method {
 			case "PrepareProposal":
 				prep++
 			case "ProcessProposal":
 				proc++
+			case "FinalizeBlock":
+				fin++
 			}
 		}
-		if prep == 0 || proc == 0 {
-			t.Fatalf("node %d's app saw %d PrepareProposal and %d ProcessProposal calls", i, prep, proc)
+		// Every height a live node executes is asked about first (no replays here).
+		if prep == 0 || (proc != fin && proc != fin+1) {
+			t.Fatalf("node %d's app saw %d PrepareProposal, %d ProcessProposal and %d FinalizeBlock calls", i, prep, proc, fin)
 		}
 		t.Logf("node %d: %d calls, %d PrepareProposal, %d ProcessProposal", i, len(calls), prep, proc)
 	}

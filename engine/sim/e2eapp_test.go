@@ -352,7 +352,7 @@ func (a *appCalls) checkGrammar(t *testing.T, i int) {
 	executed := false // a FinalizeBlock in an earlier session
 	for s, rec := range a.sessions {
 		calls := rec.Calls()
-		if err := grammar.Check(calls); err != nil {
+		if err := grammar.CheckTutti(calls); err != nil {
 			t.Errorf("node %d, app session %d: %v", i, s, err)
 		}
 		inits := 0
