@@ -89,6 +89,7 @@ type ConsensusConfig struct {
 	BlockMaxBytes         int64    `toml:"block_max_bytes"`
 	DAGBlockMaxBytes      int      `toml:"dag_block_max_bytes"`
 	MinEpochRounds        int      `toml:"min_epoch_rounds"`
+	StragglerWait         Duration `toml:"straggler_wait"`
 	MaxForwardTimeDrift   Duration `toml:"max_forward_time_drift"`
 }
 
@@ -152,6 +153,7 @@ func Default() *Config {
 			BlockMaxBytes:         4 << 20,
 			DAGBlockMaxBytes:      2 << 20,
 			MinEpochRounds:        50,
+			StragglerWait:         Duration(250 * time.Millisecond),
 			MaxForwardTimeDrift:   Duration(500 * time.Millisecond),
 		},
 		TxIndex: TxIndexConfig{Indexer: "kv"},

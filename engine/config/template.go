@@ -127,7 +127,8 @@ cache_size = {{.Mempool.CacheSize}}
 
 [consensus]
 # CHAIN RULES: leader_slots_per_round, gc_depth, block_target_interval,
-# max_empty_block_interval, block_max_bytes and min_epoch_rounds decide what is ordered and
+# max_empty_block_interval, block_max_bytes, min_epoch_rounds and straggler_wait
+# decide what is ordered and
 # how it is cut into blocks. Every validator of a chain must use the same values (those
 # tutti testnet writes); a validator with other values computes other blocks and halts on
 # the first app-hash disagreement. leader_timeout, min_round_delay, dag_block_max_bytes
@@ -163,6 +164,13 @@ dag_block_max_bytes = {{.Consensus.DAGBlockMaxBytes}}
 # this many rounds into the epoch; until then the new validators are listed ABSENT in
 # DecidedLastCommit and removed ones still order.
 min_epoch_rounds = {{.Consensus.MinEpochRounds}}
+
+# Commit-time span an ABCI block may wait, once a quorum attested the block before it, for
+# the attestations of validators that attested recently (as CometBFT's timeout_commit
+# collects late precommits): a healthy validator a round behind the quorum is then listed
+# COMMIT in DecidedLastCommit, not ABSENT. A validator waited for in vain is not waited for
+# at the next block. 0 closes blocks at once.
+straggler_wait = {{q (print .Consensus.StragglerWait.D)}}
 
 # Blocks stamped further in the future than this are held back until their time, not rejected.
 max_forward_time_drift = {{q (print .Consensus.MaxForwardTimeDrift.D)}}

@@ -98,6 +98,7 @@ func (c *Config) Validate() error {
 			c.Consensus.DAGBlockMaxBytes, c.P2P.MaxMessageBytes)
 	}
 	positive(bad, "consensus.min_epoch_rounds", int64(c.Consensus.MinEpochRounds))
+	nonNegativeDuration(bad, "consensus.straggler_wait", c.Consensus.StragglerWait)
 	nonNegativeDuration(bad, "consensus.max_forward_time_drift", c.Consensus.MaxForwardTimeDrift)
 
 	if c.TxIndex.Indexer != "kv" && c.TxIndex.Indexer != "null" {

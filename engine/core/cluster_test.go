@@ -28,6 +28,10 @@ type cluster struct {
 	inbox   []envelope
 	timers  []map[TimerKind]SetTimer
 	pending [][]ExecutionResult
+	// execDelay[i] is how long node i's app takes per height: its results come back that
+	// much later (unset: at the next tick).
+	execDelay map[int]time.Duration
+	resultAt  [][]time.Time
 	blocks  [][]order.ABCIBlock
 	appHash [][]byte
 	crashed map[int]bool
@@ -93,7 +97,7 @@ func newWeightedCluster(t testing.TB, powers []int64, seed uint64, mutate func(*
 	com, signers := testCommittee(t, powers)
 	cl := &cluster{t: t, n: n, signers: signers, now: time.UnixMilli(1_700_000_000_000),
 		rng: rand.New(rand.NewPCG(seed, 7)), timers: make([]map[TimerKind]SetTimer, n),
-		pending: make([][]ExecutionResult, n), blocks: make([][]order.ABCIBlock, n),
+		pending: make([][]ExecutionResult, n), resultAt: make([][]time.Time, n), execDelay: map[int]time.Duration{}, blocks: make([][]order.ABCIBlock, n),
 		appHash: make([][]byte, n), crashed: map[int]bool{}, equiv: map[int]bool{}, corruptApp: -1}
 	cl.initSets(com.Validators)
 	for i := 0; i < n; i++ {
@@ -208,6 +212,11 @@ func (cl *cluster) run(i int, a Action) {
 		cl.appHash[i] = h.Sum(nil)
 		after := applyUpdates(cl.sets[i][1], cl.updates[a.Block.Height])
 		cl.sets[i] = [2][]types.Validator{cl.sets[i][1], after}
+		done := cl.now.Add(cl.execDelay[i])
+		if n := len(cl.resultAt[i]); n > 0 && cl.resultAt[i][n-1].After(cl.now) {
+			done = cl.resultAt[i][n-1].Add(cl.execDelay[i]) // the app executes one height at a time
+		}
+		cl.resultAt[i] = append(cl.resultAt[i], done)
 		cl.pending[i] = append(cl.pending[i], ExecutionResult{Height: a.Block.Height, AppHash: cl.appHash[i],
 			NextValidatorsHash: types.ValidatorSetHash(after), NextValidators: after,
 			ValidatorUpdates: cl.updates[a.Block.Height]})
@@ -238,9 +247,9 @@ func (cl *cluster) equivocate(i int, b *types.Block) {
 func (cl *cluster) tick() {
 	cl.now = cl.now.Add(5 * time.Millisecond)
 	for i := 0; i < cl.n; i++ {
-		for len(cl.pending[i]) > 0 {
+		for len(cl.pending[i]) > 0 && !cl.resultAt[i][0].After(cl.now) {
 			r := cl.pending[i][0]
-			cl.pending[i] = cl.pending[i][1:]
+			cl.pending[i], cl.resultAt[i] = cl.pending[i][1:], cl.resultAt[i][1:]
 			cl.step(i, r)
 		}
 		for k, tm := range cl.timers[i] {
@@ -394,5 +403,50 @@ func TestClusterEquivocatorDoesNotBreakAgreement(t *testing.T) {
 	}
 	if !found {
 		t.Error("no DUPLICATE_VOTE misbehavior for the equivocator was delivered")
+	}
+}
+
+// absentees counts the ABSENT votes in node i's DecidedLastCommits.
+func (cl *cluster) absentees(i int) (absent, votes int) {
+	for _, b := range cl.blocks[i] {
+		for _, v := range b.DecidedLastCommit {
+			votes++
+			if !v.Signed {
+				absent++
+			}
+		}
+	}
+	return absent, votes
+}
+
+// In a healthy network no validator is listed ABSENT, even one whose app is slow: validator
+// 3 executes every height 40 ms after the others, so its attestation trails the quorum's,
+// and the cut waits for it (rule (d)). Without the wait the same run lists it absent,
+// which is what the Cosmos SDK's slashing module counts as missed blocks.
+func TestHealthyClusterListsNoAbsentee(t *testing.T) {
+	run := func(waitMs int64) (absent, votes, heights int) {
+		cl := newCluster(t, 4, 11, func(c *Config) {
+			c.Cut.StragglerWaitMs = waitMs
+			c.Cut.TargetIntervalMs = 50
+		})
+		cl.execDelay[3] = 40 * time.Millisecond
+		for i := 0; i < cl.n; i++ {
+			cl.step(i, Restart{})
+		}
+		var txs []string
+		cl.runFor(20*time.Second, 1, true, &txs)
+		cl.checkAgreement(50)
+		absent, votes = cl.absentees(0)
+		return absent, votes, len(cl.blocks[0])
+	}
+	absent, votes, heights := run(DefaultStragglerWait.Milliseconds())
+	t.Logf("straggler wait %v: %d heights, %d of %d votes absent", DefaultStragglerWait, heights, absent, votes)
+	if absent != 0 {
+		t.Fatalf("%d of %d votes ABSENT in a healthy network", absent, votes)
+	}
+	absent, votes, heights = run(0)
+	t.Logf("no straggler wait: %d heights, %d of %d votes absent", heights, absent, votes)
+	if absent == 0 {
+		t.Fatal("without the straggler wait the slow validator was never absent: the test does not exercise the rule")
 	}
 }

@@ -71,6 +71,13 @@ type Mutations struct {
 // effect on who orders by a few seconds; the app's own set changes at H+2 regardless.
 const DefaultMinEpochRounds = 50
 
+// DefaultStragglerWait is how long (in commit time) a block waits, once it could close,
+// for validators that attested recently (order.CutConfig.StragglerWaitMs): a few rounds at
+// the default pace, which covers a validator whose execution or network trails the
+// quorum's, and a validator that stopped costs it once. Like CometBFT's timeout_commit,
+// which collects precommits beyond the first two thirds.
+const DefaultStragglerWait = 250 * time.Millisecond
+
 // DefaultConfig fills the tunables with the values the design starts from.
 func DefaultConfig(chainID string, epoch types.Epoch) Config {
 	return Config{ChainID: chainID, Epoch: epoch, Limits: types.DefaultBlockLimits(),
@@ -78,7 +85,8 @@ func DefaultConfig(chainID string, epoch types.Epoch) Config {
 		LeaderTimeout: 250 * time.Millisecond, MinRoundDelay: 50 * time.Millisecond,
 		MaxBlockTxs: 5000, MaxBlockTxBytes: 2 << 20, MaxPendingTxBytes: 16 << 20, FetchBatch: 64,
 		Cut: order.CutConfig{ChainID: chainID, InitialHeight: 1, MaxBytes: 16 << 20,
-			TargetIntervalMs: 0, MaxEmptyIntervalMs: 1000, MinEpochRounds: DefaultMinEpochRounds}}
+			TargetIntervalMs: 0, MaxEmptyIntervalMs: 1000, MinEpochRounds: DefaultMinEpochRounds,
+			StragglerWaitMs: DefaultStragglerWait.Milliseconds()}}
 }
 
 func (c *Config) check() error {

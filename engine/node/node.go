@@ -193,6 +193,7 @@ func (n *Node) coreConfig(committee *types.Committee, initialAppHash []byte) cor
 	cfg.Cut.TargetIntervalMs = c.BlockTargetInterval.D().Milliseconds()
 	cfg.Cut.MaxEmptyIntervalMs = c.MaxEmptyBlockInterval.D().Milliseconds()
 	cfg.Cut.MinEpochRounds = uint64(c.MinEpochRounds)
+	cfg.Cut.StragglerWaitMs = c.StragglerWait.D().Milliseconds()
 	return cfg
 }
 

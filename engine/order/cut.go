@@ -22,6 +22,13 @@ type CutConfig struct {
 	// every block; meanwhile the set it returned signs ABCI heights (H+2, as in CometBFT)
 	// while the old committee keeps ordering. Every node must use the same value.
 	MinEpochRounds uint64
+	// StragglerWaitMs: once a block could close, it waits until commit time has advanced
+	// this far more for the attestations of validators that attested recently (rule (d)
+	// in PROTOCOL.md §5), so a healthy validator whose attestation trails the quorum's by a
+	// round or two is not listed ABSENT. Commit time, not rounds: rounds slow down to the
+	// leader timeout while a validator is missing, and the wait must stay short then. 0
+	// closes at once. Every node must use the same value.
+	StragglerWaitMs int64
 }
 
 // QuorumResult is the execution outcome of one height attested by quorum stake.
@@ -55,6 +62,15 @@ type Cutter struct {
 	pendingSize int64
 	pendingMis  []Misbehavior
 	attestation map[int64]map[int]*types.Attestation // height -> author -> first one ordered
+
+	// Waiting for stragglers (rule (d)), by validator public key so it carries across
+	// epochs: the highest height each validator attested in the ordered history (late
+	// ones too), the validators the last block waited for in vain, and the leader round
+	// at which the open block could first have closed.
+	attestedHeight map[string]int64
+	missed         map[string]bool
+	ready          bool
+	readyTimeMs    int64
 }
 
 // NewCutter starts cutting at cfg.InitialHeight.
@@ -67,7 +83,8 @@ func NewCutter(cfg CutConfig, committee *types.Committee, epoch, startRound uint
 	}
 	return &Cutter{cfg: cfg, committee: committee, lastCommittee: committee, epoch: epoch, startRound: startRound,
 		height:     cfg.InitialHeight,
-		lastTimeMs: genesisTimeMs, attestation: map[int64]map[int]*types.Attestation{}}
+		lastTimeMs: genesisTimeMs, attestation: map[int64]map[int]*types.Attestation{},
+		attestedHeight: map[string]int64{}, missed: map[string]bool{}}
 }
 
 // Successor continues the chain in the next epoch, cut from the new committee's DAG: the
@@ -77,7 +94,8 @@ func (c *Cutter) Successor(committee *types.Committee, epoch, startRound uint64)
 	return &Cutter{cfg: c.cfg, committee: committee, lastCommittee: c.committee, epoch: epoch, startRound: startRound,
 		height: c.height, lastTimeMs: c.lastTimeMs, lastBlockHash: c.lastBlockHash,
 		pendingTxs: c.pendingTxs, pendingSize: c.pendingSize,
-		attestation: map[int64]map[int]*types.Attestation{}}
+		attestation:    map[int64]map[int]*types.Attestation{},
+		attestedHeight: c.attestedHeight, missed: c.missed}
 }
 
 // EpochEnd reports whether the last block cut ended the epoch, with the validator-set hash
@@ -105,6 +123,10 @@ func (c *Cutter) Add(cm Commit) []ABCIBlock {
 	}
 	for _, a := range cm.Attestations {
 		h := a.Attestation.Height
+		if a.Attestation.ChainID == c.cfg.ChainID && a.Author >= 0 && a.Author < c.committee.Size() {
+			pk := string(c.committee.Validators[a.Author].PubKey)
+			c.attestedHeight[pk] = max(c.attestedHeight[pk], h)
+		}
 		if h != c.height-1 || a.Attestation.ChainID != c.cfg.ChainID || string(a.Attestation.BlockHash) != string(c.lastBlockHash) {
 			// Stale, not possible yet, foreign, or for a block we did not deliver: no cut
 			// needs it, and it must not hide the author's valid attestation.
@@ -137,8 +159,44 @@ func (c *Cutter) readyToClose(last Commit) bool {
 	if c.height == c.cfg.InitialHeight {
 		return true
 	}
-	_, ok := c.Quorum(c.height - 1)
-	return ok
+	q, ok := c.Quorum(c.height - 1)
+	if !ok {
+		return false
+	}
+	if c.cfg.StragglerWaitMs == 0 {
+		return true
+	}
+	if !c.ready {
+		c.ready, c.readyTimeMs = true, last.TimeMs
+	}
+	return last.TimeMs >= c.readyTimeMs+c.cfg.StragglerWaitMs || len(c.stragglers(q)) == 0
+}
+
+// stragglers lists the committee members the open block still waits for: those expected
+// to attest the height before it whose attestation of that height, agreeing with the
+// quorum's, is not ordered yet. Expected are the validators that attested the height
+// before that one (in time or late), or everyone when that is the first height, except
+// those the previous block already waited for in vain: a validator that stopped (or one
+// that keeps attesting just too late) delays one block, not every block.
+func (c *Cutter) stragglers(q QuorumResult) []int {
+	signed := make(map[int]bool, len(q.Signers))
+	for _, a := range q.Signers {
+		signed[a] = true
+	}
+	var out []int
+	for a, v := range c.committee.Validators {
+		if !signed[a] && c.expected(string(v.PubKey)) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (c *Cutter) expected(pubKey string) bool {
+	if c.missed[pubKey] {
+		return false
+	}
+	return c.height-1 == c.cfg.InitialHeight || c.attestedHeight[pubKey] >= c.height-2
 }
 
 // Quorum returns the outcome of height h that quorum stake attested for the block we
@@ -223,6 +281,13 @@ func (c *Cutter) close() ABCIBlock {
 		for i, v := range c.lastCommittee.Validators {
 			b.DecidedLastCommit[i] = CommitVote{ValidatorIndex: i, PubKey: v.PubKey, Power: v.Power, Signed: signed[string(v.PubKey)]}
 		}
+		missed := map[string]bool{}
+		if c.cfg.StragglerWaitMs > 0 {
+			for _, a := range c.stragglers(q) {
+				missed[string(c.committee.Validators[a].PubKey)] = true
+			}
+		}
+		c.missed = missed
 		if string(q.Result.NextValidatorsHash) != string(c.committee.Hash()) && last.Leader.Round >= c.startRound+c.cfg.MinEpochRounds {
 			// The set of K+1 differs from this committee (updates take effect at H+2) and
 			// the epoch is old enough: K is this epoch's last block and K+1 is ordered by
@@ -232,6 +297,12 @@ func (c *Cutter) close() ABCIBlock {
 		}
 	}
 	c.lastCommittee = c.committee
+	c.ready = false
+	for pk, h := range c.attestedHeight {
+		if h < c.height-1 {
+			delete(c.attestedHeight, pk) // too old to make anyone expected again
+		}
+	}
 	b.Hash = b.computeHash(c.cfg.ChainID)
 	delete(c.attestation, c.height-1)
 	c.height++
