@@ -32,12 +32,12 @@ type cluster struct {
 	// much later (unset: at the next tick).
 	execDelay map[int]time.Duration
 	resultAt  [][]time.Time
-	blocks  [][]order.ABCIBlock
-	appHash [][]byte
-	crashed map[int]bool
-	equiv   map[int]bool
-	stored  map[int][]*types.Block // per node, every block it persisted (what ServeStored reads)
-	txSeq   int
+	blocks    [][]order.ABCIBlock
+	appHash   [][]byte
+	crashed   map[int]bool
+	equiv     map[int]bool
+	stored    map[int][]*types.Block // per node, every block it persisted (what ServeStored reads)
+	txSeq     int
 	// The app's validator sets, per node: [0] is the set of the next height to execute,
 	// [1] the one after; updates[h] is what the app returns at height h (effective at h+2).
 	sets    [][2][]types.Validator

@@ -34,6 +34,7 @@ func (c *Core) tryCommit() {
 			c.commits++
 			cm := c.lin.Linearize(d.Block)
 			c.noteOwnOrdered(cm)
+			c.relayOrdered(cm)
 			for _, blk := range c.cutter.Add(cm) {
 				c.deliver(blk)
 				if nextHash, ended := c.cutter.EpochEnd(); ended && !c.halted {

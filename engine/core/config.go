@@ -21,7 +21,10 @@ type Config struct {
 	ReputationWindow uint64
 	// GCDepth: blocks at or below (last committed leader round - GCDepth) are evicted.
 	GCDepth uint64
-	// DedupeRounds: how many leader rounds ordered transaction hashes are remembered.
+	// DedupeRounds: how many leader rounds ordered transaction hashes are remembered; at
+	// least GCDepth+10 (check raises it), because a relayed transaction another validator
+	// took over may be ordered twice up to about GCDepth rounds apart (relay.go). Every node
+	// must use the same value.
 	DedupeRounds uint64
 
 	// LeaderTimeout: how long to wait for a round's missing leader blocks before proposing.
@@ -45,6 +48,15 @@ type Config struct {
 	// SyncGapRounds: a peer's block this many rounds above our highest makes us catch up
 	// with sync requests (sync.go) instead of fetching parents one level at a time.
 	SyncGapRounds uint64
+
+	// Relayed transactions (relay.go). RelayWait: how long a transaction of ours waits for
+	// a relayed one admitted before it to reach the DAG before we carry that one ourselves,
+	// 0 means LeaderTimeout. TakeoverDelay: how long a relayed transaction may stay out of
+	// the DAG before we propose it in place of its validator, when that validator has sent
+	// no block for as long (4 × TakeoverDelay whatever it sends: it may have restarted and
+	// lost it); 0 means 8 × LeaderTimeout.
+	RelayWait     time.Duration
+	TakeoverDelay time.Duration
 
 	Cut order.CutConfig
 
@@ -127,6 +139,15 @@ func (c *Config) check() error {
 	}
 	if c.FetchBatch <= 0 {
 		c.FetchBatch = 64
+	}
+	if c.DedupeRounds < c.GCDepth+10 {
+		c.DedupeRounds = c.GCDepth + 10
+	}
+	if c.RelayWait <= 0 {
+		c.RelayWait = c.LeaderTimeout
+	}
+	if c.TakeoverDelay <= 0 {
+		c.TakeoverDelay = 8 * c.LeaderTimeout
 	}
 	if c.SyncGapRounds == 0 {
 		c.SyncGapRounds = 10

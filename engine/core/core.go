@@ -38,8 +38,8 @@ type Core struct {
 	included        []uint64
 	ownOrdered      map[uint64]bool // rounds of our blocks a commit ordered, above the GC round
 	requeued        uint64          // transactions put back from our collected, unordered blocks
-	pendingTxs      [][]byte
-	pendingTxBytes  int
+	pending         txQueue         // our next blocks' transactions (txqueue.go)
+	relay           relayState
 	pendingEvidence []types.Equivocation
 	attestation     *types.Attestation
 
@@ -148,7 +148,9 @@ func (c *Core) Step(now time.Time, in Input) []Action {
 	case SyncRequested:
 		c.answerSync(in)
 	case PayloadAvailable:
-		c.offer(in.Txs)
+		c.offer(in.Txs, in.AfterRelayed)
+	case TxsRelayed:
+		c.relayed(in)
 	case TimerFired:
 		c.timer(in)
 	case ExecutionResult:
@@ -208,6 +210,7 @@ func (c *Core) absorb(res dag.Result, from int) {
 		c.emit(Persist{Blocks: res.Accepted})
 		for _, b := range res.Accepted {
 			delete(c.missing, b.Ref())
+			c.relaySeen(b)
 			if b.Author == c.self {
 				c.markIncluded(b) // our own block, from storage or from a peer after we lost it
 			}
@@ -270,7 +273,7 @@ func (c *Core) answerFetch(from int, refs []types.Ref) {
 }
 
 // offer queues mempool transactions for our next blocks, in arrival order.
-func (c *Core) offer(txs [][]byte) {
+func (c *Core) offer(txs [][]byte, barrier uint64) {
 	if c.self < 0 {
 		// Not a member of this epoch's committee: we propose nothing, so the mempool keeps
 		// them (a full node's runtime forwards transactions to validators).
@@ -281,12 +284,11 @@ func (c *Core) offer(txs [][]byte) {
 		if len(tx) == 0 || len(tx) > c.cfg.Limits.MaxTxBytes {
 			continue
 		}
-		if c.pendingTxBytes+len(tx) > c.cfg.MaxPendingTxBytes {
+		if c.pending.bytes+len(tx) > c.cfg.MaxPendingTxBytes {
 			c.emit(PayloadDeclined{Txs: txs[i:]})
 			return
 		}
-		c.pendingTxs = append(c.pendingTxs, tx)
-		c.pendingTxBytes += len(tx)
+		c.pending.pushBack(tx, barrier)
 	}
 }
 

@@ -132,15 +132,12 @@ func (c *Core) enterEpoch(next types.Epoch) {
 	c.pendingEvidence = nil                   // evidence names the old epoch; the new DAG refuses it
 	c.epochChanges++
 	if c.self >= 0 {
-		var bytes int
-		for _, tx := range unordered {
-			bytes += len(tx)
-		}
-		c.pendingTxs = append(unordered, c.pendingTxs...)
-		c.pendingTxBytes += bytes
-	} else if txs := append(unordered, c.pendingTxs...); len(txs) > 0 {
-		c.pendingTxs, c.pendingTxBytes = nil, 0
+		c.pending.pushFront(unordered)
+	} else if txs := append(unordered, c.pending.clear()...); len(txs) > 0 {
 		c.emit(PayloadDeclined{Txs: txs})
+	}
+	if c.self < 0 {
+		c.relay = relayState{} // a node outside the committee proposes nothing: no fallback to keep
 	}
 	buffered := c.future
 	c.future, c.futureBytes = nil, 0

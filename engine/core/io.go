@@ -29,8 +29,30 @@ type FetchRequested struct {
 	Refs []types.Ref
 }
 
-// PayloadAvailable: the mempool offers transactions, in client arrival order.
-type PayloadAvailable struct{ Txs [][]byte }
+// PayloadAvailable: the mempool offers transactions this validator is to propose, in
+// arrival order. AfterRelayed is how many relayed transactions (TxsRelayed's Seq) the
+// mempool had admitted before the last of them: none of these may be ordered before those.
+type PayloadAvailable struct {
+	Txs          [][]byte
+	AfterRelayed uint64
+}
+
+// TxsRelayed: the mempool admitted transactions peers relayed, which another validator is
+// meant to propose (this one keeps them as a fallback, relay.go), and dropped earlier ones
+// its app now refuses.
+type TxsRelayed struct {
+	Txs     []RelayedTx
+	Dropped []uint64 // Seq of relayed transactions no longer in the mempool
+}
+
+// RelayedTx is one relayed transaction. Seq numbers the relayed transactions a mempool
+// admits, from 1 up without gaps; Owner is the public key of the validator meant to
+// propose it (nil: unknown).
+type RelayedTx struct {
+	Seq   uint64
+	Tx    []byte
+	Owner []byte
+}
 
 // TimerFired: a timer set by SetTimer expired.
 type TimerFired struct {
@@ -65,6 +87,7 @@ func (BlockReceived) isInput()    {}
 func (BlocksFetched) isInput()    {}
 func (FetchRequested) isInput()   {}
 func (PayloadAvailable) isInput() {}
+func (TxsRelayed) isInput()       {}
 func (TimerFired) isInput()       {}
 func (ExecutionResult) isInput()  {}
 func (Restart) isInput()          {}

@@ -77,7 +77,8 @@ func (c *Core) parents(r uint64) []*types.Block {
 }
 
 // propose builds, signs and stores our block for round r, then persists (synced) and
-// broadcasts it.
+// broadcasts it. It carries the relayed transactions we take over first, then ours in
+// order, up to the first whose relay barrier is not clear yet (relay.go).
 func (c *Core) propose(r uint64) bool {
 	parents := c.parents(r)
 	refs := make([]types.Ref, len(parents))
@@ -90,13 +91,23 @@ func (c *Core) propose(r uint64) bool {
 	}
 	b := &types.Block{Epoch: c.cfg.Epoch.Number, Round: r, Author: c.self, TimeMs: t, Parents: refs,
 		Attestation: c.attestation}
+	carry, clearThrough := c.relayPlan(r, c.cfg.MaxBlockTxs, c.cfg.MaxBlockTxBytes)
 	var bytes int
+	for _, f := range carry {
+		b.Txs = append(b.Txs, f.tx)
+		bytes += len(f.tx)
+	}
 	n := 0
-	for n < len(c.pendingTxs) && n < c.cfg.MaxBlockTxs && bytes+len(c.pendingTxs[n]) <= c.cfg.MaxBlockTxBytes {
-		bytes += len(c.pendingTxs[n])
+	q := &c.pending
+	for n < q.len() && len(carry)+n < c.cfg.MaxBlockTxs && bytes+len(q.txs[n]) <= c.cfg.MaxBlockTxBytes && q.barriers[n] <= clearThrough {
+		bytes += len(q.txs[n])
 		n++
 	}
-	b.Txs = c.pendingTxs[:n:n]
+	if len(carry) == 0 {
+		b.Txs = q.txs[:n:n]
+	} else {
+		b.Txs = append(b.Txs, q.txs[:n]...)
+	}
 	ev := len(c.pendingEvidence)
 	if ev > c.cfg.Limits.MaxEvidence {
 		ev = c.cfg.Limits.MaxEvidence
@@ -112,8 +123,10 @@ func (c *Core) propose(r uint64) bool {
 		c.halt("own block rejected: " + err.Error())
 		return false
 	}
-	c.pendingTxs = c.pendingTxs[n:]
-	c.pendingTxBytes -= bytes
+	q.take(n)
+	for _, f := range carry {
+		c.resolve(f)
+	}
 	c.pendingEvidence = c.pendingEvidence[ev:]
 	c.attestation = nil
 	for _, p := range parents {

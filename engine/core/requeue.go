@@ -40,13 +40,8 @@ func (c *Core) requeueCollected(from, to uint64) {
 	if len(txs) == 0 {
 		return
 	}
-	bytes := 0
-	for _, tx := range txs {
-		bytes += len(tx)
-	}
 	c.requeued += uint64(len(txs))
-	c.pendingTxs = append(txs, c.pendingTxs...)
-	c.pendingTxBytes += bytes
+	c.pending.pushFront(txs)
 }
 
 // unorderedOwnTxsIn lists, in round order, the transactions of our blocks in rounds

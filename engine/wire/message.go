@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 
@@ -13,6 +14,7 @@ type Message struct {
 	FetchRequest  []types.Ref    // blocks the sender lacks
 	FetchResponse []*types.Block // blocks answering a request
 	Sync          *SyncRequest   // a range of blocks the sender lacks, answered by FetchResponse
+	Relay         *TxRelay       // transactions the sender admitted, passed on
 	isFetchReq    bool
 	isFetchResp   bool
 }
@@ -22,6 +24,18 @@ type Message struct {
 type SyncRequest struct {
 	Epoch   uint64
 	Highest []uint64
+}
+
+// TxRelay is transactions a node admitted to its mempool, passed on to a peer. Owner is the
+// public key of the validator meant to propose them, or empty when the sender knows none.
+type TxRelay struct {
+	Owner []byte
+	Txs   [][]byte
+}
+
+// TxRelayMessage passes admitted transactions on.
+func TxRelayMessage(owner []byte, txs [][]byte) Message {
+	return Message{Relay: &TxRelay{Owner: owner, Txs: txs}}
 }
 
 // SyncRequestMessage asks a peer for the blocks of an epoch above highest, oldest first.
@@ -95,6 +109,10 @@ func Encode(m Message) ([]byte, error) {
 		p.SyncRequest = &SyncRequestProto{Epoch: m.Sync.Epoch, Highest: m.Sync.Highest}
 		set++
 	}
+	if m.Relay != nil {
+		p.TxRelay = &TxRelayProto{Owner: m.Relay.Owner, Txs: m.Relay.Txs}
+		set++
+	}
 	if set != 1 {
 		return nil, fmt.Errorf("message must carry exactly one kind, has %d", set)
 	}
@@ -119,7 +137,7 @@ func Decode(b []byte, l Limits) (m Message, err error) {
 		return Message{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	set := 0
-	for _, present := range []bool{p.Block != nil, p.FetchRequest != nil, p.FetchResponse != nil, p.SyncRequest != nil} {
+	for _, present := range []bool{p.Block != nil, p.FetchRequest != nil, p.FetchResponse != nil, p.SyncRequest != nil, p.TxRelay != nil} {
 		if present {
 			set++
 		}
@@ -151,6 +169,8 @@ func Decode(b []byte, l Limits) (m Message, err error) {
 			return Message{}, fmt.Errorf("%w: %d authors in a sync request, max %d", ErrTooLarge, len(p.SyncRequest.Highest), l.MaxRefs)
 		}
 		return SyncRequestMessage(p.SyncRequest.Epoch, p.SyncRequest.Highest), nil
+	case p.TxRelay != nil:
+		return decodeRelay(p.TxRelay, l.Block)
 	default:
 		if len(p.FetchResponse.Blocks) > l.MaxBlocks {
 			return Message{}, fmt.Errorf("%w: %d blocks, max %d", ErrTooLarge, len(p.FetchResponse.Blocks), l.MaxBlocks)
@@ -163,6 +183,29 @@ func Decode(b []byte, l Limits) (m Message, err error) {
 		}
 		return FetchResponseMessage(blocks), nil
 	}
+}
+
+// decodeRelay holds relayed transactions to what a block may carry: as many, each no
+// larger and none empty, and an owner that is an ed25519 public key or nothing.
+func decodeRelay(p *TxRelayProto, l types.BlockLimits) (Message, error) {
+	if len(p.Txs) == 0 {
+		return Message{}, fmt.Errorf("%w: a relay without transactions", ErrMalformed)
+	}
+	if len(p.Txs) > l.MaxTxs {
+		return Message{}, fmt.Errorf("%w: %d relayed txs, max %d", ErrTooLarge, len(p.Txs), l.MaxTxs)
+	}
+	if len(p.Owner) != 0 && len(p.Owner) != ed25519.PublicKeySize {
+		return Message{}, fmt.Errorf("%w: relay owner of %d bytes, want %d", ErrMalformed, len(p.Owner), ed25519.PublicKeySize)
+	}
+	for i, tx := range p.Txs {
+		switch {
+		case len(tx) == 0:
+			return Message{}, fmt.Errorf("%w: relayed tx %d is empty", ErrMalformed, i)
+		case len(tx) > l.MaxTxBytes:
+			return Message{}, fmt.Errorf("%w: relayed tx %d has %d bytes, max %d", ErrTooLarge, i, len(tx), l.MaxTxBytes)
+		}
+	}
+	return TxRelayMessage(p.Owner, p.Txs), nil
 }
 
 func decodeBlock(p *types.BlockProto, l types.BlockLimits) (*types.Block, error) {

@@ -29,6 +29,7 @@ func TestRoundTrip(t *testing.T) {
 		"response": FetchResponseMessage([]*types.Block{sample(), sample()}),
 		"empty":    FetchRequestMessage(nil),
 		"sync":     SyncRequestMessage(3, []uint64{10, 0, 12, 9}),
+		"relay":    TxRelayMessage(make([]byte, 32), [][]byte{[]byte("a=1"), []byte("b=2")}),
 	} {
 		bz, err := Encode(m)
 		if err != nil {
@@ -39,6 +40,10 @@ func TestRoundTrip(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		switch {
+		case m.Relay != nil:
+			if got.Relay == nil || len(got.Relay.Owner) != 32 || len(got.Relay.Txs) != 2 || string(got.Relay.Txs[1]) != "b=2" {
+				t.Fatalf("%s: relay changed: %+v", name, got.Relay)
+			}
 		case m.Sync != nil:
 			if got.Sync == nil || got.Sync.Epoch != 3 || fmt.Sprint(got.Sync.Highest) != "[10 0 12 9]" {
 				t.Fatalf("%s: sync request changed: %+v", name, got.Sync)
@@ -82,11 +87,28 @@ func TestDecodeRejects(t *testing.T) {
 	if _, err := Decode(sync, lim); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("too many authors in a sync request: %v", err)
 	}
+	relay, _ := Encode(TxRelayMessage(nil, [][]byte{[]byte("a"), []byte("b")}))
+	if _, err := Decode(relay, few); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("too many relayed txs: %v", err)
+	}
+	tiny := DefaultLimits()
+	tiny.Block.MaxTxBytes = 1
+	if bz, _ := Encode(TxRelayMessage(nil, [][]byte{[]byte("ab")})); true {
+		if _, err := Decode(bz, tiny); !errors.Is(err, ErrTooLarge) {
+			t.Errorf("oversized relayed tx: %v", err)
+		}
+	}
+	emptyTx, _ := Encode(TxRelayMessage(nil, [][]byte{{}}))
+	noTxs, _ := Encode(TxRelayMessage(nil, nil))
+	badOwner, _ := Encode(TxRelayMessage([]byte("short"), [][]byte{[]byte("a")}))
 	for name, bz := range map[string][]byte{
-		"garbage":   {0xff, 0xff, 0xff},
-		"truncated": big[:len(big)/2],
-		"nothing":   {},
-		"bad ref":   {0x12, 0x04, 0x0a, 0x02, 0x1a, 0x00}, // a ref with an empty digest
+		"empty relayed tx": emptyTx,
+		"relay of nothing": noTxs,
+		"bad relay owner":  badOwner,
+		"garbage":          {0xff, 0xff, 0xff},
+		"truncated":        big[:len(big)/2],
+		"nothing":          {},
+		"bad ref":          {0x12, 0x04, 0x0a, 0x02, 0x1a, 0x00}, // a ref with an empty digest
 	} {
 		if _, err := Decode(bz, DefaultLimits()); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: got %v, want ErrMalformed", name, err)
@@ -101,7 +123,8 @@ func TestDecodeRejects(t *testing.T) {
 // it accepts again with the same digests.
 func FuzzDecode(f *testing.F) {
 	for _, m := range []Message{BlockMessage(sample()), FetchRequestMessage([]types.Ref{sample().Ref()}),
-		FetchResponseMessage([]*types.Block{sample()}), SyncRequestMessage(2, []uint64{5, 6})} {
+		FetchResponseMessage([]*types.Block{sample()}), SyncRequestMessage(2, []uint64{5, 6}),
+		TxRelayMessage(make([]byte, 32), [][]byte{[]byte("k=v")})} {
 		bz, _ := Encode(m)
 		f.Add(bz)
 	}
