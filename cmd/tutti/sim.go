@@ -64,8 +64,9 @@ liveness. A failure prints its seed, the violated property and the command that 
 				fmt.Fprintf(out, "seed %d: %d validators (powers %v), byzantine %v, trace %x\n",
 					res.Seed, res.Validators, res.Powers, res.Byzantine, res.TraceHash[:8])
 				fmt.Fprintf(out, "height %d, epoch %d, faults: %s\n", res.Heights, res.Stats.Epochs, res.Stats.FaultSummary())
-				fmt.Fprintf(out, "transactions: %d submitted, %d acknowledged, %d committed, %d excused\n",
-					res.Stats.TxsSubmitted, res.Stats.TxsAcknowledged, res.Stats.TxsCommitted, res.Stats.TxsExcused)
+				fmt.Fprintf(out, "transactions: %d submitted, %d acknowledged, %d committed, %d excused; %d relayed; client order: %d pairs judged, %d excused\n",
+					res.Stats.TxsSubmitted, res.Stats.TxsAcknowledged, res.Stats.TxsCommitted, res.Stats.TxsExcused,
+					res.Stats.TxsRelayed, res.Stats.OrderedPairs, res.Stats.OrderedPairsExcused)
 				if res.Failed() {
 					sim.Report(out, res, opt)
 					return errors.New("the simulation found a violation")

@@ -22,9 +22,10 @@ type Config struct {
 	// GCDepth: blocks at or below (last committed leader round - GCDepth) are evicted.
 	GCDepth uint64
 	// DedupeRounds: how many leader rounds ordered transaction hashes are remembered; at
-	// least GCDepth+10 (check raises it), because a relayed transaction another validator
-	// took over may be ordered twice up to about GCDepth rounds apart (relay.go). Every node
-	// must use the same value.
+	// least GCDepth+MaxUncommittedRounds+10 (check raises it): a relayed transaction two
+	// validators carried (relay.go) may be ordered up to about GCDepth rounds apart, and
+	// across an epoch change, whose rounds jump by MaxUncommittedRounds+1, when the old
+	// epoch's unordered copy is proposed again. Every node must use the same value.
 	DedupeRounds uint64
 
 	// LeaderTimeout: how long to wait for a round's missing leader blocks before proposing.
@@ -49,13 +50,10 @@ type Config struct {
 	// with sync requests (sync.go) instead of fetching parents one level at a time.
 	SyncGapRounds uint64
 
-	// Relayed transactions (relay.go). RelayWait: how long a transaction of ours waits for
-	// a relayed one admitted before it to reach the DAG before we carry that one ourselves,
-	// 0 means LeaderTimeout. TakeoverDelay: how long a relayed transaction may stay out of
-	// the DAG before we propose it in place of its validator, when that validator has sent
-	// no block for as long (4 × TakeoverDelay whatever it sends: it may have restarted and
-	// lost it); 0 means 8 × LeaderTimeout.
-	RelayWait     time.Duration
+	// TakeoverDelay: how long a relayed transaction may stay out of the DAG, while the
+	// validator meant to propose it keeps sending blocks, before we propose it in its
+	// place (it may have restarted and lost it; one that stopped is replaced sooner,
+	// relay.go); 0 means 32 × LeaderTimeout.
 	TakeoverDelay time.Duration
 
 	Cut order.CutConfig
@@ -134,20 +132,17 @@ func (c *Config) check() error {
 	if c.MaxPendingTxBytes <= 0 {
 		c.MaxPendingTxBytes = 4 * c.MaxBlockTxBytes
 	}
-	if c.MaxUncommittedRounds == 0 {
-		c.MaxUncommittedRounds = 200
-	}
 	if c.FetchBatch <= 0 {
 		c.FetchBatch = 64
 	}
-	if c.DedupeRounds < c.GCDepth+10 {
-		c.DedupeRounds = c.GCDepth + 10
+	if c.MaxUncommittedRounds == 0 {
+		c.MaxUncommittedRounds = 200
 	}
-	if c.RelayWait <= 0 {
-		c.RelayWait = c.LeaderTimeout
+	if least := c.GCDepth + c.MaxUncommittedRounds + 10; c.DedupeRounds < least {
+		c.DedupeRounds = least
 	}
 	if c.TakeoverDelay <= 0 {
-		c.TakeoverDelay = 8 * c.LeaderTimeout
+		c.TakeoverDelay = 32 * c.LeaderTimeout
 	}
 	if c.SyncGapRounds == 0 {
 		c.SyncGapRounds = 10

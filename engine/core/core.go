@@ -40,6 +40,7 @@ type Core struct {
 	requeued        uint64          // transactions put back from our collected, unordered blocks
 	pending         txQueue         // our next blocks' transactions (txqueue.go)
 	relay           relayState
+	ownBarriers     map[uint64][]uint64 // per round of our unordered blocks: each tx's relay barrier
 	pendingEvidence []types.Equivocation
 	attestation     *types.Attestation
 

@@ -94,11 +94,12 @@ func (c *Core) tryFinishEpochChange() {
 // proposed again (or handed back to the mempool when we left the committee).
 func (c *Core) enterEpoch(next types.Epoch) {
 	var unordered [][]byte
+	var barriers []uint64
 	if !c.restoring {
 		// A replay reaches epoch ends the previous run already passed; it proposed these
 		// again then (they are in our stored blocks of the new epoch) or lost them with its
 		// mempool, so they are not queued twice.
-		unordered = c.unorderedOwnTxs()
+		unordered, barriers = c.unorderedOwnTxs()
 	}
 	done := pastEpoch{number: c.cfg.Epoch.Number, dag: c.dag}
 	if own := c.dag.Latest(c.self); own != nil && own.Round > c.cfg.Epoch.StartRound {
@@ -131,8 +132,11 @@ func (c *Core) enterEpoch(next types.Epoch) {
 	c.syncTarget, c.syncLaterEpoch = 0, false // rounds of the old epoch; a later one shows again
 	c.pendingEvidence = nil                   // evidence names the old epoch; the new DAG refuses it
 	c.epochChanges++
+	c.relayNewEpoch()
+	c.ownBarriers = nil
 	if c.self >= 0 {
-		c.pending.pushFront(unordered)
+		// Their barriers stand; what was seen in the old DAG must be seen again in the new.
+		c.pending.pushFront(unordered, barriers)
 	} else if txs := append(unordered, c.pending.clear()...); len(txs) > 0 {
 		c.emit(PayloadDeclined{Txs: txs})
 	}
@@ -158,9 +162,9 @@ func (c *Core) enterEpoch(next types.Epoch) {
 
 // unorderedOwnTxs lists, in round order, the transactions of our blocks in the current
 // epoch that no commit ordered.
-func (c *Core) unorderedOwnTxs() [][]byte {
+func (c *Core) unorderedOwnTxs() ([][]byte, []uint64) {
 	if c.self < 0 {
-		return nil
+		return nil, nil
 	}
 	// Rounds at or below the DAG's GC round were put back when collected (requeue.go).
 	return c.unorderedOwnTxsIn(max(c.dag.GCRound(), c.cfg.Epoch.StartRound), c.dag.HighestRound())

@@ -91,10 +91,9 @@ func (c *Core) propose(r uint64) bool {
 	}
 	b := &types.Block{Epoch: c.cfg.Epoch.Number, Round: r, Author: c.self, TimeMs: t, Parents: refs,
 		Attestation: c.attestation}
-	carry, clearThrough := c.relayPlan(r, c.cfg.MaxBlockTxs, c.cfg.MaxBlockTxBytes)
-	var bytes int
+	carry, clearThrough := c.relayPlan(parents, c.cfg.MaxBlockTxs, c.cfg.MaxBlockTxBytes)
+	bytes := 0
 	for _, f := range carry {
-		b.Txs = append(b.Txs, f.tx)
 		bytes += len(f.tx)
 	}
 	n := 0
@@ -103,10 +102,11 @@ func (c *Core) propose(r uint64) bool {
 		bytes += len(q.txs[n])
 		n++
 	}
+	var barriers []uint64
 	if len(carry) == 0 {
-		b.Txs = q.txs[:n:n]
+		b.Txs, barriers = q.txs[:n:n], q.barriers[:n:n]
 	} else {
-		b.Txs = append(b.Txs, q.txs[:n]...)
+		b.Txs, barriers = mergeByAdmission(carry, q.txs[:n], q.barriers[:n])
 	}
 	ev := len(c.pendingEvidence)
 	if ev > c.cfg.Limits.MaxEvidence {
@@ -126,6 +126,12 @@ func (c *Core) propose(r uint64) bool {
 	q.take(n)
 	for _, f := range carry {
 		c.resolve(f)
+	}
+	if c.relay.through > 0 && len(b.Txs) > 0 {
+		if c.ownBarriers == nil {
+			c.ownBarriers = map[uint64][]uint64{}
+		}
+		c.ownBarriers[r] = barriers
 	}
 	c.pendingEvidence = c.pendingEvidence[ev:]
 	c.attestation = nil
@@ -149,4 +155,25 @@ func (c *Core) sendOwn(b *types.Block) {
 	}
 	c.emit(Persist{Blocks: []*types.Block{b}, Sync: true})
 	c.emit(Broadcast{Block: b})
+}
+
+// mergeByAdmission interleaves carried relayed transactions (in Seq order) with ours (in
+// order, with non-decreasing barriers) as the mempool admitted them: each of ours after the
+// relayed ones its barrier counts. It returns each transaction's barrier too, a carried one
+// counting the relayed ones before it, for when the block has to be proposed again.
+func mergeByAdmission(carry []*fallback, ours [][]byte, barriers []uint64) ([][]byte, []uint64) {
+	out := make([][]byte, 0, len(carry)+len(ours))
+	bars := make([]uint64, 0, len(carry)+len(ours))
+	next := 0
+	for i, tx := range ours {
+		for next < len(carry) && carry[next].seq <= barriers[i] {
+			out, bars = append(out, carry[next].tx), append(bars, carry[next].seq-1)
+			next++
+		}
+		out, bars = append(out, tx), append(bars, barriers[i])
+	}
+	for ; next < len(carry); next++ {
+		out, bars = append(out, carry[next].tx), append(bars, carry[next].seq-1)
+	}
+	return out, bars
 }

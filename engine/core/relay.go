@@ -11,40 +11,74 @@ import (
 // Relayed transactions (PROTOCOL.md §2.1). A node that admits a client's transaction
 // passes it on to its peers, naming the validator meant to propose it (the owner). Every
 // other validator keeps it as a fallback: it never proposes it while the owner does. The
-// core tracks those fallbacks for two rules:
+// core tracks those fallbacks for two rules.
 //
-//   - Order: a transaction of ours may only go into a block whose causal history holds
-//     every relayed transaction the mempool admitted before it, or after those are ordered.
-//     A client that sends its next transaction to another node once the previous one was
-//     accepted (and relayed there) then sees them ordered as sent, since a block is ordered
-//     after everything in its history. If a relayed one does not reach the DAG within
-//     RelayWait, we carry it ourselves, ahead of ours.
-//   - Takeover: a relayed transaction not seen in any block for TakeoverDelay, while its
-//     owner sent no block for as long, goes into our next block: the owner crashed, or is
-//     cut off. After 4 × TakeoverDelay it goes in whatever the owner sends (it may have
-//     restarted with an empty mempool). A late copy from the owner is dropped by the
-//     linearizer's dedupe (DedupeRounds covers the rounds that can separate the two).
+// Order. A client that sends its next transaction t to this validator once the previous
+// one f was accepted elsewhere (and relayed here) must see f ordered first. So t may only
+// go into a block whose causal history holds every relayed transaction the mempool
+// admitted before t (its barrier), since a block is ordered after everything in its
+// history. A relayed transaction f stops holding ours back when:
+//   - it is seen: in a block in our block's history (below), or ordered, or dropped;
+//   - its owner is gone (its latest block trails the DAG by staleRounds): we carry f
+//     ourselves, ahead of ours;
+//   - or its owner had its chance: our block's history holds the owner's blocks up to
+//     releaseRounds above the DAG's highest round when f arrived here, and f is not in
+//     them. A healthy owner proposes f in one of its next two blocks (the first may
+//     already be on its way with an earlier batch), so this releases only an owner that
+//     holds f back itself.
 //
-// Seen means: in a block our DAG accepted at a round below the one we propose at. Such a
-// block is in our block's causal history, because we reference every author's latest
-// block below our round and an honest author's blocks each reference its previous one.
+// Waiting for every earlier relayed transaction without that release would chain: under
+// load each transaction waits for one admitted a moment before it elsewhere, which waits
+// for the one before it, and the wait grows with every switch between owners. With it, a
+// transaction of ours waits at most about releaseRounds rounds. What that guarantees, and
+// what it does not (a client hopping faster than the owners' rounds, an owner that
+// crashes), is in PROTOCOL.md §2.1.
+//
+// Takeover. A relayed transaction whose owner is gone, or not seen for TakeoverDelay
+// whatever the owner does (it may have restarted with an empty mempool), goes into our
+// next block. A late copy from the owner is dropped by the
+// linearizer's dedupe (DedupeRounds covers the rounds that can separate the two).
+//
+// Rounds, not only time, must pass (staleRounds since the relayed transaction arrived):
+// when the whole network stalls (a partition without a quorum) nobody's block shows up,
+// and taking over then would have every validator carry every relayed transaction once
+// rounds resume. Carried transactions keep the order the mempool admitted them in, ours
+// included: one of ours goes after the relayed ones its barrier counts, before later ones.
+//
+// Seen means: in a block in our block's causal history. A block of author a at round ρ is
+// there when our block references a block of a at round ρ or above, or an earlier one of
+// ours did: an honest author's blocks each reference its previous one. (An equivocator's
+// fork may break that; the order rule then holds only for clients of honest validators.)
+// An epoch change starts a new DAG, so what was seen in the old one is forgotten.
+
+// staleRounds is how far an owner's latest block must trail the DAG's highest round for
+// the owner to count as gone, and how many rounds must pass after a relayed transaction
+// arrived before it is taken over. releaseRounds: how far above the highest round at a
+// relayed transaction's arrival its owner must have sent a block for it to stop holding
+// ours back.
+const (
+	staleRounds   = 10
+	releaseRounds = 2
+)
 
 // relayState is the core's view of the relayed transactions the mempool holds.
 type relayState struct {
 	waiting []*fallback            // not yet resolved, in Seq order (resolved ones are pruned lazily)
 	byKey   map[[32]byte]*fallback // every entry of waiting
 	through uint64                 // highest Seq received
-	seenAt  map[string]time.Time   // per author public key: when its latest block was accepted
 }
 
 type fallback struct {
-	seq      uint64
-	tx       []byte
-	key      [32]byte
-	owner    []byte
-	at       time.Time
-	seenIn   uint64 // round of the first accepted block carrying it; 0: none yet
-	resolved bool   // ordered, dropped by the mempool, or carried by us
+	seq     uint64
+	tx      []byte
+	key     [32]byte
+	owner   []byte
+	at      time.Time
+	atRound uint64 // the DAG's highest round when it arrived
+	// The first accepted block carrying it: its author and round (round 0: none yet).
+	seenAuthor int
+	seenRound  uint64
+	resolved   bool // ordered, dropped by the mempool, or carried by us
 }
 
 // relayed takes in what the mempool admitted and dropped since the last call.
@@ -61,7 +95,7 @@ func (c *Core) relayed(in TxsRelayed) {
 		return // we propose nothing, so we neither wait for nor take over anything
 	}
 	if r.byKey == nil {
-		r.byKey, r.seenAt = map[[32]byte]*fallback{}, map[string]time.Time{}
+		r.byKey = map[[32]byte]*fallback{}
 	}
 	for _, t := range in.Txs {
 		if t.Seq <= r.through {
@@ -72,7 +106,7 @@ func (c *Core) relayed(in TxsRelayed) {
 		if _, dup := r.byKey[key]; dup {
 			continue
 		}
-		f := &fallback{seq: t.Seq, tx: t.Tx, key: key, owner: t.Owner, at: c.now}
+		f := &fallback{seq: t.Seq, tx: t.Tx, key: key, owner: t.Owner, at: c.now, atRound: c.dag.HighestRound()}
 		r.waiting = append(r.waiting, f)
 		r.byKey[key] = f
 	}
@@ -86,22 +120,15 @@ func (c *Core) resolve(f *fallback) {
 	delete(c.relay.byKey, f.key)
 }
 
-// relaySeen notes an accepted block: its author is alive, and the relayed transactions it
-// carries are in the history of our blocks above its round.
+// relaySeen notes the relayed transactions an accepted block carries.
 func (c *Core) relaySeen(b *types.Block) {
 	r := &c.relay
-	if r.seenAt == nil {
-		return
-	}
-	if b.Author >= 0 && b.Author < c.cfg.Epoch.Committee.Size() {
-		r.seenAt[string(c.cfg.Epoch.Committee.Validators[b.Author].PubKey)] = c.now
-	}
 	if len(r.byKey) == 0 {
 		return
 	}
 	for _, tx := range b.Txs {
-		if f, ok := r.byKey[sha256.Sum256(tx)]; ok && (f.seenIn == 0 || b.Round < f.seenIn) {
-			f.seenIn = b.Round
+		if f, ok := r.byKey[sha256.Sum256(tx)]; ok && f.seenRound == 0 {
+			f.seenAuthor, f.seenRound = b.Author, b.Round
 		}
 	}
 }
@@ -118,34 +145,36 @@ func (c *Core) relayOrdered(cm order.Commit) {
 	}
 }
 
-// relayPlan decides, for our block at round r, which relayed transactions we carry
-// ourselves (in Seq order, within the byte and count budget) and up to which Seq the
-// relayed transactions are all seen, ordered or carried: our own transactions with a
-// barrier at or below it may follow.
-func (c *Core) relayPlan(r uint64, maxTxs, maxBytes int) (carry []*fallback, clearThrough uint64) {
+// relayPlan decides, for our block with these parents, which relayed transactions we
+// carry ourselves (in Seq order, within the byte and count budget) and up to which Seq
+// nothing holds ours back: our own transactions with a barrier at or below it may follow.
+func (c *Core) relayPlan(parents []*types.Block, maxTxs, maxBytes int) (carry []*fallback, clearThrough uint64) {
 	rs := &c.relay
-	// Drop the resolved prefix, so the walk below stays short.
 	for len(rs.waiting) > 0 && rs.waiting[0].resolved {
 		rs.waiting = rs.waiting[1:]
 	}
-	seen := func(f *fallback) bool { return f.resolved || f.seenIn != 0 && f.seenIn < r }
-	// The last fallback that must be carried now: overdue (takeover), or holding back one
-	// of our own transactions for longer than RelayWait. Everything unseen before it is
-	// carried too, so relayed transactions keep their order among themselves.
-	blockingUpTo := uint64(0)
-	if c.pending.len() > 0 {
-		blockingUpTo = c.pending.barriers[0]
+	if len(rs.waiting) == 0 {
+		return nil, rs.through
 	}
+	reach := append([]uint64(nil), c.included...) // per author: highest round in our history
+	for _, p := range parents {
+		if p.Author >= 0 && p.Author < len(reach) {
+			reach[p.Author] = max(reach[p.Author], p.Round)
+		}
+	}
+	seen := func(f *fallback) bool {
+		return f.resolved || f.seenRound != 0 && f.seenAuthor < len(reach) && reach[f.seenAuthor] >= f.seenRound
+	}
+	highest := c.dag.HighestRound()
+	// The last relayed transaction to carry now: its owner is gone, or it is overdue.
+	// Every unseen one before it is carried too, so they keep their order.
 	last := -1
 	for i, f := range rs.waiting {
-		if seen(f) {
-			continue
-		}
-		age := c.now.Sub(f.at)
-		if f.seq <= blockingUpTo && age >= c.cfg.RelayWait || c.overdue(f, age) {
+		if !seen(f) && (c.ownerGone(f, highest) || c.overdue(f, highest)) {
 			last = i
 		}
 	}
+	carried := map[*fallback]bool{}
 	bytes := 0
 	for i := 0; i <= last && len(carry) < maxTxs; i++ {
 		f := rs.waiting[i]
@@ -157,14 +186,11 @@ func (c *Core) relayPlan(r uint64, maxTxs, maxBytes int) (carry []*fallback, cle
 		}
 		bytes += len(f.tx)
 		carry = append(carry, f)
-	}
-	clearThrough = rs.through
-	carried := make(map[*fallback]bool, len(carry))
-	for _, f := range carry {
 		carried[f] = true
 	}
+	clearThrough = rs.through
 	for _, f := range rs.waiting {
-		if !seen(f) && !carried[f] {
+		if !seen(f) && !carried[f] && !c.released(f, reach) {
 			clearThrough = f.seq - 1
 			break
 		}
@@ -172,15 +198,40 @@ func (c *Core) relayPlan(r uint64, maxTxs, maxBytes int) (carry []*fallback, cle
 	return carry, clearThrough
 }
 
-// overdue: a relayed transaction out of the DAG for TakeoverDelay while its owner sent
-// nothing for as long, or for 4 × TakeoverDelay.
-func (c *Core) overdue(f *fallback, age time.Duration) bool {
-	if age < c.cfg.TakeoverDelay {
+// ownerGone: the relayed transaction has waited staleRounds and its owner's latest block
+// trails the DAG by as much (or it is no validator of this epoch).
+func (c *Core) ownerGone(f *fallback, highest uint64) bool {
+	if highest < f.atRound+staleRounds {
 		return false
 	}
-	if age >= 4*c.cfg.TakeoverDelay {
+	owner := c.cfg.Epoch.Committee.IndexOf(f.owner)
+	if owner < 0 {
 		return true
 	}
-	seen, ok := c.relay.seenAt[string(f.owner)]
-	return !ok || c.now.Sub(seen) >= c.cfg.TakeoverDelay
+	latest := c.dag.Latest(owner)
+	return latest == nil || latest.Round+staleRounds < highest
+}
+
+// overdue: out of the DAG for TakeoverDelay (and staleRounds), whatever its owner does.
+// An owner that is alive holds a transaction that long only if it lost it.
+func (c *Core) overdue(f *fallback, highest uint64) bool {
+	return c.now.Sub(f.at) >= c.cfg.TakeoverDelay && highest >= f.atRound+staleRounds
+}
+
+// released: our block's history holds the owner's blocks up to releaseRounds above the
+// highest round when the relayed transaction arrived, without it (or the owner is no
+// validator of this epoch).
+func (c *Core) released(f *fallback, reach []uint64) bool {
+	owner := c.cfg.Epoch.Committee.IndexOf(f.owner)
+	return owner < 0 || reach[owner] >= f.atRound+releaseRounds
+}
+
+// relayNewEpoch forgets where relayed transactions were seen, and the rounds they arrived
+// at: the old DAG is gone, and the new one's rounds start far above. Their owners propose
+// again what the old epoch left unordered, from their first blocks of the new one on, so
+// the release counts from a little above its start.
+func (c *Core) relayNewEpoch() {
+	for _, f := range c.relay.waiting {
+		f.seenRound, f.atRound = 0, c.cfg.Epoch.StartRound+2*releaseRounds
+	}
 }

@@ -18,6 +18,7 @@ func (c *Core) noteOwnOrdered(cm order.Commit) {
 	for _, b := range cm.Blocks {
 		if b.Author == c.self {
 			c.ownOrdered[b.Round] = true
+			delete(c.ownBarriers, b.Round)
 		}
 	}
 }
@@ -29,26 +30,32 @@ func (c *Core) noteOwnOrdered(cm order.Commit) {
 // again in blocks it stored, or lost them with its mempool, so they are never queued twice.
 func (c *Core) requeueCollected(from, to uint64) {
 	var txs [][]byte
+	var barriers []uint64
 	if c.self >= 0 && !c.restoring {
-		txs = c.unorderedOwnTxsIn(max(from, c.cfg.Epoch.StartRound), to)
+		txs, barriers = c.unorderedOwnTxsIn(max(from, c.cfg.Epoch.StartRound), to)
 	}
 	for r := range c.ownOrdered {
 		if r <= to {
 			delete(c.ownOrdered, r)
 		}
 	}
+	for r := range c.ownBarriers {
+		if r <= to {
+			delete(c.ownBarriers, r)
+		}
+	}
 	if len(txs) == 0 {
 		return
 	}
 	c.requeued += uint64(len(txs))
-	c.pending.pushFront(txs)
+	c.pending.pushFront(txs, barriers)
 }
 
 // unorderedOwnTxsIn lists, in round order, the transactions of our blocks in rounds
 // (from, to] that no commit ordered (ownOrdered records every own block a commit ordered,
-// also after the linearizer forgot the slot at its GC round).
-func (c *Core) unorderedOwnTxsIn(from, to uint64) [][]byte {
-	var txs [][]byte
+// also after the linearizer forgot the slot at its GC round), with the relay barriers they
+// had when we proposed them: proposed again, they keep their place among relayed ones.
+func (c *Core) unorderedOwnTxsIn(from, to uint64) (txs [][]byte, barriers []uint64) {
 	for r := from + 1; r <= to; r++ {
 		if c.ownOrdered[r] {
 			continue
@@ -57,7 +64,12 @@ func (c *Core) unorderedOwnTxsIn(from, to uint64) [][]byte {
 		// forgery or our own lost history, and its transactions are not ours to re-send).
 		if blocks := c.dag.SlotBlocks(types.Slot{Round: r, Author: c.self}); len(blocks) > 0 {
 			txs = append(txs, blocks[0].Txs...)
+			if bars := c.ownBarriers[r]; len(bars) == len(blocks[0].Txs) {
+				barriers = append(barriers, bars...)
+			} else {
+				barriers = append(barriers, make([]uint64, len(blocks[0].Txs))...)
+			}
 		}
 	}
-	return txs
+	return txs, barriers
 }

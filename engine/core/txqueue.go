@@ -19,15 +19,13 @@ func (q *txQueue) pushBack(tx []byte, barrier uint64) {
 	q.bytes += len(tx)
 }
 
-// pushFront queues txs ahead of the others, with no barrier: they were proposed before
-// (in a block that can no longer be ordered, or one of a finished epoch), so they met
-// theirs already.
-func (q *txQueue) pushFront(txs [][]byte) {
+// pushFront queues txs ahead of the others, with their barriers (one per tx).
+func (q *txQueue) pushFront(txs [][]byte, barriers []uint64) {
 	if len(txs) == 0 {
 		return
 	}
 	q.txs = append(append([][]byte(nil), txs...), q.txs...)
-	q.barriers = append(make([]uint64, len(txs)), q.barriers...)
+	q.barriers = append(append([]uint64(nil), barriers...), q.barriers...)
 	for _, tx := range txs {
 		q.bytes += len(tx)
 	}

@@ -1,7 +1,9 @@
-// Package mempool admits client transactions into a validator's pool: CheckTx on arrival,
-// a cache of recent hashes (committed ones included) that refuses duplicates, limits on
-// count and bytes, removal on commit, recheck after each block, and reaping in arrival order
-// for the validator's own DAG blocks so that a client's sequence stays in order.
+// Package mempool admits transactions into a node's pool: CheckTx on arrival, from clients
+// and relayed by peers, a cache of recent hashes (committed ones included) that refuses
+// duplicates, limits on count and bytes, removal on commit, recheck after each block, and
+// reaping in arrival order for the validator's own DAG blocks so that a client's sequence
+// stays in order. Relayed transactions another validator is meant to propose are kept as
+// fallbacks: never reaped, handed to the core in admission order (TakeRelayed).
 //
 // A transaction acknowledged to a client (CheckTx code 0) is never dropped silently: its
 // room in the pool is reserved before the app is asked, so the pool cannot fill up between
@@ -45,6 +47,20 @@ type entry struct {
 	key      cmttypes.TxKey
 	seq      uint64
 	inFlight bool // reaped into one of our DAG blocks that is not yet ordered
+	// A fallback is a relayed transaction another validator is meant to propose: it is
+	// kept (the app's check state has it, and the core takes it over if its owner fails)
+	// but never reaped. relaySeq numbers fallbacks in admission order, from 1.
+	fallback bool
+	relaySeq uint64
+	// barrier: for a transaction to propose, how many fallbacks were admitted before it.
+	barrier uint64
+}
+
+// Relayed is a fallback as the core learns of it (core.RelayedTx).
+type Relayed struct {
+	Seq   uint64
+	Tx    []byte
+	Owner []byte
 }
 
 // Mempool is safe for concurrent use: RPC handlers admit transactions while the node reaps
@@ -69,6 +85,10 @@ type Mempool struct {
 	reservedBytes int64
 	nextSeq       uint64
 	cache         *hashCache
+
+	relaySeq       uint64    // fallbacks admitted so far
+	newRelayed     []Relayed // admitted since the last TakeRelayed
+	droppedRelayed []uint64  // fallbacks dropped since then (relaySeq)
 }
 
 // New returns an empty pool that admits through app.
@@ -81,11 +101,23 @@ func New(cfg Config, app App) *Mempool {
 	}
 }
 
-// CheckTx admits tx. A refusal by the pool is an error of cometbft's mempool types
-// (ErrTxTooLarge, ErrTxInCache, ErrMempoolIsFull), as CometBFT returns to RPC clients; a
-// refusal by the app is a response with a non-zero code; a broken app connection is an
-// error wrapping ErrAppFailed. A response with code 0 means the transaction is in the pool.
+// CheckTx admits a client's tx for this node to propose. A refusal by the pool is an error
+// of cometbft's mempool types (ErrTxTooLarge, ErrTxInCache, ErrMempoolIsFull), as CometBFT
+// returns to RPC clients; a refusal by the app is a response with a non-zero code; a
+// broken app connection is an error wrapping ErrAppFailed. A response with code 0 means
+// the transaction is in the pool.
 func (m *Mempool) CheckTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, error) {
+	return m.admit(ctx, tx, nil, true)
+}
+
+// CheckRelayed admits a tx a peer relayed, exactly as CheckTx does. With propose it is
+// this node's to propose (it is the owner the relay named); otherwise it is a fallback,
+// kept for the app's check state and for the core (TakeRelayed), never reaped.
+func (m *Mempool) CheckRelayed(ctx context.Context, tx, owner []byte, propose bool) (*abci.ResponseCheckTx, error) {
+	return m.admit(ctx, tx, owner, propose)
+}
+
+func (m *Mempool) admit(ctx context.Context, tx, owner []byte, propose bool) (*abci.ResponseCheckTx, error) {
 	m.commitMu.RLock()
 	defer m.commitMu.RUnlock()
 	if len(tx) > m.cfg.MaxTxBytes {
@@ -113,7 +145,14 @@ func (m *Mempool) CheckTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx
 		m.cache.remove(key)
 		return res, nil
 	}
-	m.insertLocked(tx, key)
+	e := m.insertLocked(tx, key)
+	if propose {
+		e.barrier = m.relaySeq
+	} else {
+		m.relaySeq++
+		e.fallback, e.relaySeq = true, m.relaySeq
+		m.newRelayed = append(m.newRelayed, Relayed{Seq: e.relaySeq, Tx: tx, Owner: owner})
+	}
 	return res, nil
 }
 
@@ -136,12 +175,13 @@ func (m *Mempool) reserve(key cmttypes.TxKey, n int) error {
 	return nil
 }
 
-func (m *Mempool) insertLocked(tx []byte, key cmttypes.TxKey) {
+func (m *Mempool) insertLocked(tx []byte, key cmttypes.TxKey) *entry {
 	e := &entry{tx: tx, key: key, seq: m.nextSeq}
 	m.nextSeq++
 	m.byKey[key] = e
 	m.queue = append(m.queue, e)
 	m.bytes += int64(len(tx))
+	return e
 }
 
 func (m *Mempool) removeLocked(e *entry) {
@@ -163,25 +203,45 @@ func (m *Mempool) removeLocked(e *entry) {
 	}
 }
 
-// Reap returns pending transactions not yet in one of our blocks, in arrival order, up to
-// maxBytes in total (and maxTxs if positive), and marks them in flight.
-func (m *Mempool) Reap(maxBytes int64, maxTxs int) [][]byte {
+// Reap returns pending transactions this node is to propose and not yet in one of its
+// blocks, in arrival order, up to maxBytes in total (and maxTxs if positive), and marks
+// them in flight. afterRelayed is the largest barrier among them: how many fallbacks were
+// admitted before the last (core.PayloadAvailable.AfterRelayed).
+func (m *Mempool) Reap(maxBytes int64, maxTxs int) (txs [][]byte, afterRelayed uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out [][]byte
 	var size int64
 	for _, e := range m.queue {
-		if m.byKey[e.key] != e || e.inFlight {
+		if m.byKey[e.key] != e || e.inFlight || e.fallback {
 			continue
 		}
-		if size+int64(len(e.tx)) > maxBytes || (maxTxs > 0 && len(out) >= maxTxs) {
+		if size+int64(len(e.tx)) > maxBytes || (maxTxs > 0 && len(txs) >= maxTxs) {
 			break // stop rather than skip, so a client's later tx never overtakes an earlier one
 		}
 		e.inFlight = true
 		size += int64(len(e.tx))
-		out = append(out, e.tx)
+		txs = append(txs, e.tx)
+		afterRelayed = max(afterRelayed, e.barrier)
 	}
-	return out
+	return txs, afterRelayed
+}
+
+// TakeRelayed returns the fallbacks admitted, and the Seq of those dropped, since the
+// last call, in order. Call it before handing the core a batch reaped after them.
+func (m *Mempool) TakeRelayed() (added []Relayed, dropped []uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	added, dropped = m.newRelayed, m.droppedRelayed
+	m.newRelayed, m.droppedRelayed = nil, nil
+	return added, dropped
+}
+
+// Has reports whether tx is pending.
+func (m *Mempool) Has(tx []byte) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.byKey[cmttypes.Tx(tx).Key()]
+	return ok
 }
 
 // Return releases transactions reaped into a block that will not be ordered, so they are
@@ -250,6 +310,9 @@ func (m *Mempool) Update(ctx context.Context, committed [][]byte) ([][]byte, err
 			m.removeLocked(e)
 			m.cache.remove(e.key)
 			dropped = append(dropped, e.tx)
+			if e.fallback {
+				m.droppedRelayed = append(m.droppedRelayed, e.relaySeq)
+			}
 		}
 		m.mu.Unlock()
 	}

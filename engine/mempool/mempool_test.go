@@ -127,7 +127,7 @@ func TestOverloadNeverLosesAnAcknowledgedTx(t *testing.T) {
 
 	committed := map[string]int{}
 	commitRound := func() {
-		block := pool.Reap(1<<20, 20)
+		block, _ := pool.Reap(1<<20, 20)
 		for _, tx := range block {
 			committed[string(tx)]++
 		}
@@ -170,16 +170,16 @@ func TestReapKeepsArrivalOrderAndReturnReproposes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	first := pool.Reap(9, 0) // room for two 4-byte txs only
+	first, _ := pool.Reap(9, 0) // room for two 4-byte txs only
 	if len(first) != 2 || string(first[0]) != "k0=v" || string(first[1]) != "k1=v" {
 		t.Fatalf("first reap %q", first)
 	}
-	second := pool.Reap(1<<20, 0)
+	second, _ := pool.Reap(1<<20, 0)
 	if len(second) != 3 || string(second[0]) != "k2=v" {
 		t.Fatalf("second reap %q: in-flight txs must not be reaped twice", second)
 	}
 	pool.Return(first)
-	again := pool.Reap(1<<20, 0)
+	again, _ := pool.Reap(1<<20, 0)
 	if len(again) != 2 || string(again[0]) != "k0=v" {
 		t.Fatalf("returned txs not reproposed in order: %q", again)
 	}
@@ -191,7 +191,8 @@ func TestCommittedTxsAreRefusedAsDuplicates(t *testing.T) {
 	if _, err := pool.CheckTx(ctx, []byte("x=1")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pool.Update(ctx, pool.Reap(1<<20, 0)); err != nil {
+	reaped, _ := pool.Reap(1<<20, 0)
+	if _, err := pool.Update(ctx, reaped); err != nil {
 		t.Fatal(err)
 	}
 	if pool.Size() != 0 {
@@ -357,7 +358,7 @@ func TestRecheckSeesInFlightTransactions(t *testing.T) {
 			t.Fatalf("%s: %v %v", tx, res, err)
 		}
 	}
-	if got := pool.Reap(1<<20, 1); len(got) != 1 || string(got[0]) != "alice/1" {
+	if got, _ := pool.Reap(1<<20, 1); len(got) != 1 || string(got[0]) != "alice/1" {
 		t.Fatalf("reaped %q", got)
 	}
 	app.mu.Lock()
@@ -440,5 +441,60 @@ func TestNewTransactionsWaitForTheRecheck(t *testing.T) {
 	}
 	if got, want := app.seen(), "NEW:a=1 RECHECK:a=1 NEW:b=2"; got != want {
 		t.Fatalf("the app saw %q, want %q", got, want)
+	}
+}
+
+// A relayed transaction another validator is meant to propose is a fallback: in the pool
+// (the app's check state saw it) but never reaped; the core learns of it in admission
+// order, and of its removal when a recheck drops it. A transaction to propose carries the
+// number of fallbacks admitted before it.
+func TestRelayedFallbacksAreKeptNotReaped(t *testing.T) {
+	app := &sequenceApp{committed: map[string]int{}}
+	pool := New(defaultConfig(), app)
+	ctx := context.Background()
+	owner := []byte("the owner's public key")
+	admit := func(tx string, relayed, propose bool) {
+		t.Helper()
+		var res *abci.ResponseCheckTx
+		var err error
+		if relayed {
+			res, err = pool.CheckRelayed(ctx, []byte(tx), owner, propose)
+		} else {
+			res, err = pool.CheckTx(ctx, []byte(tx))
+		}
+		if err != nil || res.Code != 0 {
+			t.Fatalf("%s: %v %v", tx, res, err)
+		}
+	}
+	admit("alice/1", true, false) // fallback 1
+	admit("bob/1", false, false)  // ours, after one fallback
+	admit("carol/1", true, false) // fallback 2
+	admit("dave/1", true, true)   // relayed to us as its owner: ours, after two
+	if _, err := pool.CheckRelayed(ctx, []byte("alice/1"), owner, false); !errors.Is(err, cmtmempool.ErrTxInCache) {
+		t.Fatalf("a fallback relayed again: %v, want the cache's refusal (relay loops end there)", err)
+	}
+	txs, after := pool.Reap(1<<20, 0)
+	if len(txs) != 2 || string(txs[0]) != "bob/1" || string(txs[1]) != "dave/1" || after != 2 {
+		t.Fatalf("reaped %q after %d fallbacks, want bob/1 dave/1 after 2", txs, after)
+	}
+	if pool.Size() != 4 || !pool.Has([]byte("alice/1")) {
+		t.Fatalf("pool holds %d, has alice/1 %v: fallbacks must stay pending", pool.Size(), pool.Has([]byte("alice/1")))
+	}
+	added, dropped := pool.TakeRelayed()
+	if len(added) != 2 || added[0].Seq != 1 || string(added[0].Tx) != "alice/1" || added[1].Seq != 2 ||
+		string(added[1].Owner) != string(owner) || len(dropped) != 0 {
+		t.Fatalf("TakeRelayed: %+v dropped %v", added, dropped)
+	}
+	if added, dropped := pool.TakeRelayed(); len(added)+len(dropped) != 0 {
+		t.Fatalf("a second TakeRelayed returned %+v %v", added, dropped)
+	}
+	app.mu.Lock()
+	app.committed["carol"] = 1 // another block used carol's nonce
+	app.mu.Unlock()
+	if _, err := pool.Update(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, dropped := pool.TakeRelayed(); len(dropped) != 1 || dropped[0] != 2 {
+		t.Fatalf("dropped fallbacks %v, want [2]", dropped)
 	}
 }

@@ -42,6 +42,8 @@ func (n *Node) loop(ctx context.Context) error {
 			n.step(in)
 		case <-n.txReady:
 			n.offerPayload()
+		case <-n.relay.ready:
+			n.takeRelayed()
 		case l := <-n.prop.prepared:
 			n.takePrepared(l)
 		case <-progress.C:
@@ -163,6 +165,8 @@ func (n *Node) receive(peer p2p.ID, ch p2p.ChannelID, bz []byte) {
 		n.input(core.FetchRequested{From: n.peers.number(peer, committee), Refs: m.FetchRequest})
 	case m.Sync != nil:
 		n.input(core.SyncRequested{From: n.peers.number(peer, committee), Epoch: m.Sync.Epoch, Highest: m.Sync.Highest})
+	case m.Relay != nil:
+		n.receiveRelay(peer, m.Relay)
 	case m.IsFetchResponse():
 		for _, b := range m.FetchResponse {
 			if b.Author >= 0 && b.Author < committee.Size() {
@@ -231,6 +235,7 @@ func (n *Node) executeLoop(ctx context.Context) {
 		crashpoint("execute")
 		_, err = n.pool.Update(ctx, b.Txs)
 		n.pool.Unlock()
+		signal(n.relay.ready) // the recheck may have dropped relayed transactions
 		if err != nil {
 			n.fail(fmt.Errorf("mempool update after height %d: %w", b.Height, err))
 			continue
@@ -242,10 +247,7 @@ func (n *Node) executeLoop(ctx context.Context) {
 			Dur("latency", time.Since(time.UnixMilli(b.TimeMs))).Msg("committed")
 		n.results <- result
 		if n.pool.Size() > 0 {
-			select {
-			case n.txReady <- struct{}{}:
-			default:
-			}
+			signal(n.txReady)
 		}
 	}
 }

@@ -33,6 +33,7 @@ type metrics struct {
 	proposalCreate                       prometheus.Counter
 	proposalReceive                      *prometheus.CounterVec
 	prepareDropped, prepareAdded         prometheus.Counter
+	relayTxs                             *prometheus.CounterVec
 
 	// Owned by the loop goroutine: the core's counters are cumulative, Prometheus counters
 	// take increments.
@@ -86,7 +87,10 @@ func newMetrics(cfg config.InstrumentationConfig, pool *mempool.Mempool) *metric
 		Help: "ProcessProposal verdicts on the blocks this node executes: accepted, rejected (executed anyway: the block is final)."}, []string{"status"})
 	m.prepareDropped = counter("consensus", "prepare_proposal_left_out_txs", "Mempool transactions PrepareProposal left out (they stay in the mempool).")
 	m.prepareAdded = counter("consensus", "prepare_proposal_added_txs", "Transactions PrepareProposal added that were not in the mempool.")
-	m.reg.MustRegister(m.proposalCreate, m.proposalReceive, m.prepareDropped, m.prepareAdded)
+	m.relayTxs = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: "mempool", Name: "relay_txs",
+		Help: "Relayed transactions: received and admitted, refused (known already or invalid), limited (over the peer's rate), dropped (queue full); sent, unsent (the peer's queue was full)."},
+		[]string{"status"})
+	m.reg.MustRegister(m.proposalCreate, m.proposalReceive, m.prepareDropped, m.prepareAdded, m.relayTxs)
 	m.reg.MustRegister(m.height, m.latestHeight, m.rounds, m.epoch, m.validators, m.validatorsPower,
 		m.commits, m.skipped, m.numTxs, m.totalTxs, m.blockInterval, m.commitLatency, m.procMs,
 		m.failedTxs, m.rejectedTxs, m.duplicateTxs, m.txSizeBytes,
@@ -166,6 +170,14 @@ func (m *metrics) preparedProposal(offered, kept, leftOut int) {
 	m.prepareDropped.Add(float64(leftOut))
 	// kept = (offered - leftOut) + added
 	m.prepareAdded.Add(float64(max(0, kept-(offered-leftOut))))
+}
+
+// relayed counts relayed transactions by what happened to them (any goroutine).
+func (m *metrics) relayed(status string, n int) {
+	if m == nil {
+		return
+	}
+	m.relayTxs.WithLabelValues(status).Add(float64(n))
 }
 
 // receivedProposal records a ProcessProposal verdict on a block about to be executed.

@@ -63,7 +63,8 @@ type Node struct {
 	results chan core.ExecutionResult
 	fatal   chan error
 	done    chan struct{}  // closed when the loop stops
-	prop    *proposals     // PrepareProposal and ProcessProposal (proposal.go)
+	prop    *proposals     // PrepareProposal (proposal.go)
+	relay   *relayer       // transaction relay (relay.go)
 	bg      sync.WaitGroup // proposal goroutines, waited for before Run returns
 	txReady chan struct{}
 	serving chan struct{} // storage reads under way for peers catching up (serve.go)
@@ -86,7 +87,7 @@ func Open(cfg *config.Config, logger zerolog.Logger) (n *Node, err error) {
 	n = &Node{cfg: cfg, log: logger, gen: gen, verify: newVerifyCache(), limits: wire.DefaultLimits(),
 		peers: newPeerTable(), inputs: make(chan core.Input, inputQueue), deliver: make(chan order.ABCIBlock, deliverQueue),
 		results: make(chan core.ExecutionResult, deliverQueue+2), fatal: make(chan error, 1), done: make(chan struct{}),
-		txReady: make(chan struct{}, 1), serving: make(chan struct{}, maxServing), timers: map[core.TimerKind]*time.Timer{}}
+		txReady: make(chan struct{}, 1), relay: newRelayer(), serving: make(chan struct{}, maxServing), timers: map[core.TimerKind]*time.Timer{}}
 	// The deferred close needs its own reference: a failing return sets the named result n
 	// to nil before deferred calls run.
 	opened := n
@@ -229,6 +230,12 @@ func (n *Node) Run(ctx context.Context) error {
 	pcfg.ListenAddress = strings.TrimPrefix(n.cfg.P2P.ListenAddress, "tcp://")
 	pcfg.PersistentPeers = config.SplitList(n.cfg.P2P.PersistentPeers)
 	pcfg.MaxInboundPeers = n.cfg.P2P.MaxNumInboundPeers
+	for i, ch := range pcfg.Channels {
+		if ch.ID == p2p.ChannelTx {
+			// A relay carries at least one transaction of the largest size the mempool takes.
+			pcfg.Channels[i].MaxMsgBytes = max(ch.MaxMsgBytes, n.cfg.Mempool.MaxTxBytes+64<<10)
+		}
+	}
 	if n.sw, err = p2p.New(pcfg, key, p2p.Handlers{Receive: n.receive, PeerUp: n.peerUp, PeerDown: n.peerDown},
 		n.log.With().Str("module", "p2p").Logger()); err != nil {
 		return err
@@ -252,8 +259,10 @@ func (n *Node) Run(ctx context.Context) error {
 	n.log.Info().Str("node_id", string(n.sw.ID())).Str("listen", n.sw.ListenAddr()).Str("chain_id", n.gen.ChainID).
 		Int("validator_index", n.core.Self()).Msg("node started")
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(3)
 	go func() { defer wg.Done(); n.executeLoop(ctx) }()
+	go func() { defer wg.Done(); n.relayWorker(ctx) }()
+	go func() { defer wg.Done(); n.relaySender() }()
 	err = n.loop(ctx)
 	cancel()
 	n.sw.Stop()
@@ -298,10 +307,8 @@ func (n *Node) CheckTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, e
 	res, err := n.pool.CheckTx(ctx, tx)
 	n.metrics.checkedTx(len(tx), res, err)
 	if err == nil && res.Code == abci.CodeTypeOK {
-		select {
-		case n.txReady <- struct{}{}:
-		default:
-		}
+		n.relayAdmitted(tx)
+		signal(n.txReady)
 	}
 	return res, err
 }

@@ -33,6 +33,18 @@ func (t *peerTable) learn(pubKey []byte, peer p2p.ID) {
 	t.mu.Unlock()
 }
 
+// validatorKey is the public key of the validator peer's blocks verified under, if any.
+func (t *peerTable) validatorKey(peer p2p.ID) ([]byte, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for key, id := range t.byKey {
+		if id == peer {
+			return []byte(key), true
+		}
+	}
+	return nil, false
+}
+
 // number is the core's name for peer: its validator's index in committee when known.
 func (t *peerTable) number(peer p2p.ID, committee *types.Committee) int {
 	t.mu.Lock()

@@ -21,8 +21,9 @@ import (
 
 // preparedList is the app's answer for one batch.
 type preparedList struct {
-	txs [][]byte // what the own block will carry
-	err error
+	txs          [][]byte // what the own block will carry
+	afterRelayed uint64   // the reaped batch's relay barrier (core.PayloadAvailable)
+	err          error
 }
 
 // offerPayload starts a PrepareProposal for what the mempool holds beyond what our blocks
@@ -33,7 +34,7 @@ func (n *Node) offerPayload() {
 	if p.preparing || p.batchQueued || n.core.Self() < 0 {
 		return
 	}
-	txs := n.pool.Reap(p.maxTxBytes, p.maxTxs)
+	txs, afterRelayed := n.pool.Reap(p.maxTxBytes, p.maxTxs)
 	if len(txs) == 0 {
 		return
 	}
@@ -44,6 +45,7 @@ func (n *Node) offerPayload() {
 	go func() {
 		defer n.bg.Done()
 		list := n.prepare(req)
+		list.afterRelayed = afterRelayed
 		select {
 		case p.prepared <- list:
 		case <-n.done:
@@ -107,7 +109,8 @@ func (n *Node) takePrepared(l preparedList) {
 	// mempool whose transactions the app keeps leaving out.
 	p.batchQueued = true
 	if len(l.txs) > 0 {
-		n.step(core.PayloadAvailable{Txs: l.txs})
+		n.takeRelayed() // the core must know the relayed transactions the barrier counts
+		n.step(core.PayloadAvailable{Txs: l.txs, AfterRelayed: l.afterRelayed})
 	}
 }
 
@@ -120,9 +123,6 @@ func (n *Node) ownBlockSent(round uint64) {
 	}
 	p.ownRound, p.batchQueued = round, false
 	if n.pool.Size() > 0 {
-		select {
-		case n.txReady <- struct{}{}:
-		default:
-		}
+		signal(n.txReady)
 	}
 }

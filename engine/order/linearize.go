@@ -68,10 +68,14 @@ func NewLinearizer(cfg LinearizerConfig, d *dag.DAG) *Linearizer {
 		seenTx: map[[sha256.Size]byte]uint64{}, txByRound: map[uint64][][sha256.Size]byte{}}
 }
 
-// Successor starts linearizing the next epoch's DAG, continuing the commit indices.
+// Successor starts linearizing the next epoch's DAG, continuing the commit indices and the
+// dedupe set: the old epoch's unordered transactions are proposed again in the new one,
+// and a copy of one may have been ordered in the old one (a relayed transaction two
+// validators carried). Round numbers continue upward, so the window goes on as it was.
 func (l *Linearizer) Successor(d *dag.DAG) *Linearizer {
 	next := NewLinearizer(l.cfg, d)
 	next.lastIndex = l.lastIndex
+	next.seenTx, next.txByRound, next.dedupeFloor = l.seenTx, l.txByRound, l.dedupeFloor
 	return next
 }
 

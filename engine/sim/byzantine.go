@@ -45,6 +45,9 @@ func (n *instance) encode(m wire.Message) []byte {
 // sendOwn broadcasts one of the instance's own blocks, as its behaviour dictates.
 func (n *instance) sendOwn(b *types.Block) {
 	n.s.observe(b)
+	if n.s.hops.ownerRound != nil {
+		n.s.hops.ownBlock(n, b)
+	}
 	n.lastOwn = b
 	n.sentOwn = append(n.sentOwn, b)
 	if len(n.sentOwn) > 64 {

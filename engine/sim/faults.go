@@ -2,7 +2,11 @@ package sim
 
 import (
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/tutti-bft/tutti/engine/sim/check"
+	"github.com/tutti-bft/tutti/engine/types"
 )
 
 // scheduleWorkload has clients send unique transactions to random honest validators at a
@@ -31,6 +35,116 @@ func (s *Sim) scheduleWorkload(from, until time.Duration) {
 		s.sched.after(time.Duration(expMillis(r, 1000/rate)*float64(time.Millisecond)), "submit", func() { next(i + 1) })
 	}
 	s.sched.after(from, "workload", func() { next(0) })
+}
+
+// hopLog records what O1 needs of the hopping client's transactions: each pair sent to an
+// instance that already held the earlier one (relayed), the round the earlier one's owner
+// first proposed it in, and the round each instance had reached when it arrived there.
+type hopLog struct {
+	pairs       []hopPair
+	ownerRound  map[string]uint64         // tx -> round of its owner's first block carrying it
+	ownerEpoch  map[string]uint64         // tx -> that block's epoch
+	commitEpoch map[string]uint64         // tx -> epoch of the ABCI block that committed it
+	takenOver   map[string]bool           // tx -> another validator carried it (its owner looked gone)
+	arrival     map[string]map[int]uint64 // tx -> instance -> its own round when the relay arrived
+}
+
+type hopPair struct {
+	check.OrderedPair
+	to int // the instance the later one went to
+}
+
+// orderedPairs are the pairs O1 judges: those whose earlier transaction its owner proposed
+// within releaseRounds of the round the later node had reached when it arrived there, in
+// an epoch that ordered it, and that no other validator took over. That is what the order
+// rule promises (engine/core/relay.go, PROTOCOL.md §2.1): an owner that crashed or was cut
+// off before its block got out, or held it back longer, is not waited for (whoever takes
+// over its transaction may not hold the ones before it), and what an epoch change leaves
+// unordered is proposed again in the next epoch without its old order. The rest are
+// counted as excused.
+func (h *hopLog) orderedPairs() (judged []check.OrderedPair, excused int) {
+	for _, p := range h.pairs {
+		owned, ok := h.ownerRound[p.Earlier]
+		arrived, seen := h.arrival[p.Earlier][p.to]
+		sameEpoch := h.ownerEpoch[p.Earlier] == h.commitEpoch[p.Earlier]
+		taken := h.takenOver[p.Earlier] || h.takenOver[p.Later]
+		if ok && seen && sameEpoch && !taken && owned <= arrived+releaseRounds {
+			judged = append(judged, p.OrderedPair)
+		} else {
+			excused++
+		}
+	}
+	return judged, excused
+}
+
+// releaseRounds is the core's: a relayed transaction stops holding back a later one once
+// the later node's history holds its owner's blocks that many rounds past its arrival.
+const releaseRounds = 2
+
+func (h *hopLog) ownBlock(n *instance, b *types.Block) {
+	for _, tx := range b.Txs {
+		if !strings.HasPrefix(string(tx), "hop") {
+			continue
+		}
+		owner, acked := n.s.acked[string(tx)]
+		switch {
+		case acked && owner != n.id:
+			h.takenOver[string(tx)] = true
+		case acked:
+			if _, done := h.ownerRound[string(tx)]; !done {
+				h.ownerRound[string(tx)], h.ownerEpoch[string(tx)] = b.Round, b.Epoch
+			}
+		}
+	}
+}
+
+func (h *hopLog) relayArrived(n *instance, tx []byte) {
+	if !strings.HasPrefix(string(tx), "hop") {
+		return
+	}
+	at := h.arrival[string(tx)]
+	if at == nil {
+		at = map[int]uint64{}
+		h.arrival[string(tx)] = at
+	}
+	if _, ok := at[n.id]; !ok {
+		at[n.id] = n.core.Stats().Round
+	}
+}
+
+// scheduleHoppingClient runs a client that sends each transaction to the next honest
+// instance in turn, once the previous one was acknowledged: the sequence a Cosmos account
+// sends round robin over RPC endpoints. When the instance it sends to already holds the
+// previous transaction (relayed to it), the pair must be committed in order (O1).
+func (s *Sim) scheduleHoppingClient(from, until time.Duration) {
+	s.hops.ownerRound, s.hops.arrival = map[string]uint64{}, map[string]map[int]uint64{}
+	s.hops.ownerEpoch, s.hops.commitEpoch, s.hops.takenOver = map[string]uint64{}, map[string]uint64{}, map[string]bool{}
+	r := s.rng("hopper")
+	gap := time.Duration(20+r.IntN(280)) * time.Millisecond
+	honestIDs := s.instancesOfHonest()
+	var prev string
+	var next func(i int)
+	next = func(i int) {
+		if s.sched.now >= until {
+			return
+		}
+		tx := fmt.Sprintf("hop%d-%d=v", s.opt.Seed, i)
+		s.submitted[tx] = true
+		s.stats.TxsSubmitted++
+		n := s.instances[honestIDs[i%len(honestIDs)]]
+		held := prev != "" && n.up && n.pool.Has([]byte(prev))
+		if n.submit([]byte(tx)) {
+			s.acked[tx] = n.id
+			if held {
+				s.hops.pairs = append(s.hops.pairs, hopPair{OrderedPair: check.OrderedPair{Earlier: prev, Later: tx}, to: n.id})
+			}
+			prev = tx
+		} else {
+			prev = ""
+		}
+		s.sched.after(gap, "hop", func() { next(i + 1) })
+	}
+	s.sched.after(from, "hopper", func() { next(0) })
 }
 
 // scheduleFaults draws the chaos phase: crashes with restarts, partitions, clogged links,

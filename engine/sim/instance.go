@@ -13,6 +13,7 @@ import (
 	"github.com/tutti-bft/tutti/abci/handshake"
 	"github.com/tutti-bft/tutti/engine/core"
 	"github.com/tutti-bft/tutti/engine/mempool"
+	"github.com/tutti-bft/tutti/engine/relay"
 	"github.com/tutti-bft/tutti/engine/types"
 	"github.com/tutti-bft/tutti/engine/wire"
 )
@@ -138,7 +139,9 @@ func (n *instance) crash() {
 		n.s.stats.fault("torn-write")
 	}
 	for _, tx := range n.pool.Pending(0) {
-		n.s.excuse(tx)
+		if !n.s.heldElsewhere(n, tx) {
+			n.s.excuse(tx)
+		}
 	}
 	_ = n.client.Stop()
 	if n.closeApp != nil {
@@ -263,6 +266,13 @@ func (n *instance) execute(d core.DeliverABCIBlock) {
 		n.s.violate("exec", fmt.Sprintf("instance %d mempool update: %v", n.id, err))
 	}
 	n.inbox = append(n.inbox, result)
+	if added, dropped := n.pool.TakeRelayed(); len(added)+len(dropped) > 0 {
+		in := core.TxsRelayed{Dropped: dropped}
+		for _, a := range added {
+			in.Txs = append(in.Txs, core.RelayedTx{Seq: a.Seq, Tx: a.Tx, Owner: a.Owner})
+		}
+		n.inbox = append(n.inbox, in)
+	}
 }
 
 // submit is a client handing a transaction to this instance; it returns whether the
@@ -275,13 +285,15 @@ func (n *instance) submit(tx []byte) bool {
 	if err != nil || res.Code != abci.CodeTypeOK {
 		return false
 	}
+	n.relayOut(relay.Route(n.relaySelf(), tx, relay.From{}, n.relayPeers()), tx)
 	n.offerPayload()
 	return true
 }
 
 func (n *instance) offerPayload() {
-	if txs := n.pool.Reap(1<<20, 0); len(txs) > 0 {
-		n.input(core.PayloadAvailable{Txs: txs})
+	if txs, after := n.pool.Reap(1<<20, 0); len(txs) > 0 {
+		n.takeRelayed() // the core must know the relayed transactions the barrier counts
+		n.input(core.PayloadAvailable{Txs: txs, AfterRelayed: after})
 	}
 }
 
@@ -305,6 +317,8 @@ func (n *instance) receive(fromInstance int, payload []byte) {
 		n.input(core.SyncRequested{From: from, Epoch: msg.Sync.Epoch, Highest: msg.Sync.Highest})
 	case msg.IsFetchResponse():
 		n.input(core.BlocksFetched{From: from, Blocks: msg.FetchResponse})
+	case msg.Relay != nil:
+		n.receiveRelay(fromInstance, msg.Relay)
 	}
 }
 

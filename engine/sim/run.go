@@ -36,6 +36,9 @@ func Run(opt Options) Result {
 	}
 	healAt := opt.Duration * 6 / 10
 	s.scheduleWorkload(500*time.Millisecond, opt.Duration*8/10)
+	if !opt.Ledger {
+		s.scheduleHoppingClient(500*time.Millisecond, opt.Duration*8/10)
+	}
 	if !opt.Calm {
 		s.scheduleFaults(healAt)
 	}
@@ -207,6 +210,9 @@ func (s *Sim) finish(heightAtHeal map[string]int64) Result {
 	}
 	sort.Strings(acked)
 	s.violations = append(s.violations, check.Durability(logs, acked, s.excused)...)
+	judged, excusedPairs := s.hops.orderedPairs()
+	s.violations = append(s.violations, check.ClientOrder(logs, judged)...)
+	s.stats.OrderedPairs, s.stats.OrderedPairsExcused = len(judged), excusedPairs
 	// Liveness is owed only by honest instances that are up and were not byzantine-led:
 	// every honest instance is restarted at the heal, so all of them.
 	var live []*check.NodeLog

@@ -97,6 +97,7 @@ type Sim struct {
 	acked      map[string]int         // tx -> instance that acknowledged it
 	excused    map[string]bool        // acknowledged by an instance that crashed before proposing it
 	submitted  map[string]bool
+	hops       hopLog // the hopping client's transactions (faults.go)
 	violations []check.Violation
 	seenBlocks map[types.Slot]types.Digest // first signed block seen per slot of an honest author
 	rngs       map[string]*rand.Rand
@@ -174,6 +175,11 @@ func (s *Sim) committed(n *instance, b *order.ABCIBlock, appHash []byte) {
 		s.violations = append(s.violations, *v)
 	}
 	for _, tx := range b.Txs {
+		if s.hops.commitEpoch != nil && strings.HasPrefix(string(tx), "hop") {
+			if _, ok := s.hops.commitEpoch[string(tx)]; !ok {
+				s.hops.commitEpoch[string(tx)] = b.Epoch
+			}
+		}
 		if author, round, ok := otherForkOrdered(log, tx); ok {
 			s.violate("S2", fmt.Sprintf("%s ordered both forks of validator %d's round %d (height %d)", log.Node, author, round, b.Height))
 		}
@@ -197,6 +203,17 @@ func (s *Sim) halted(n *instance, reason string) {
 		property = "fork-detected"
 	}
 	s.violate(property, fmt.Sprintf("honest instance %d halted: %s", n.id, reason))
+}
+
+// heldElsewhere reports whether an honest instance other than n that is up holds tx in its
+// mempool (relayed to it): it will propose it if n does not.
+func (s *Sim) heldElsewhere(n *instance, tx []byte) bool {
+	for _, o := range s.instances {
+		if o != n && o.up && !o.halted && s.honest(o.author) && o.core.Self() >= 0 && o.pool.Has(tx) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Sim) excuse(tx []byte) {

@@ -19,7 +19,10 @@ type Stats struct {
 	Epochs              uint64 // the highest epoch an honest instance reached (0: no change)
 	TxsSubmitted        int
 	TxsAcknowledged     int
-	TxsExcused          int // acknowledged by a node that crashed before proposing them
+	TxsExcused          int // acknowledged by a node that crashed before proposing or relaying them
+	TxsRelayed          int // relayed transactions a mempool admitted
+	OrderedPairs        int // a hopping client's pairs the O1 check judged
+	OrderedPairsExcused int // and those it did not (their earlier one's owner held it back or crashed)
 	TxsCommitted        int
 	SupplyChecks        int // S6 checks run (one per honest instance, at the heal and the end)
 }
@@ -48,6 +51,9 @@ func (s *Stats) add(o *Stats) {
 	s.TxsSubmitted += o.TxsSubmitted
 	s.TxsAcknowledged += o.TxsAcknowledged
 	s.TxsExcused += o.TxsExcused
+	s.TxsRelayed += o.TxsRelayed
+	s.OrderedPairs += o.OrderedPairs
+	s.OrderedPairsExcused += o.OrderedPairsExcused
 	s.TxsCommitted += o.TxsCommitted
 	s.SupplyChecks += o.SupplyChecks
 }

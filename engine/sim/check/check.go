@@ -11,6 +11,8 @@
 //	S5 app agreement  the app hash after each height is equal on every honest node
 //	S6 ledger         total supply is constant (ledger app)
 //	S7 validity       only submitted transactions are committed
+//	O1 client order   a client's transaction sent to a node that already held (relayed)
+//	                  the client's previous one is committed after it
 //	L1 liveness       height advances and submitted transactions commit within a bound
 //	                  once the network is healed and 2f+1 honest nodes are up
 package check
@@ -42,6 +44,7 @@ type NodeLog struct {
 	Node   string
 	Blocks []Block // Blocks[i] has height i+1
 	txs    map[string]int64
+	index  map[string]int // a transaction's place within its block
 }
 
 // Append adds an executed height. Executing a height again after a restart is allowed
@@ -60,13 +63,13 @@ func (l *NodeLog) Append(b Block) *Violation {
 		return &Violation{"S3", fmt.Sprintf("%s executed height %d after height %d", l.Node, b.Height, len(l.Blocks))}
 	}
 	if l.txs == nil {
-		l.txs = map[string]int64{}
+		l.txs, l.index = map[string]int64{}, map[string]int{}
 	}
-	for _, tx := range b.Txs {
+	for i, tx := range b.Txs {
 		if h, dup := l.txs[string(tx)]; dup {
 			return &Violation{"S2", fmt.Sprintf("%s committed tx %q at heights %d and %d", l.Node, tx, h, b.Height)}
 		}
-		l.txs[string(tx)] = b.Height
+		l.txs[string(tx)], l.index[string(tx)] = b.Height, i
 	}
 	l.Blocks = append(l.Blocks, b)
 	return nil
@@ -79,6 +82,43 @@ func (l *NodeLog) Height() int64 { return int64(len(l.Blocks)) }
 func (l *NodeLog) Has(tx []byte) bool {
 	_, ok := l.txs[string(tx)]
 	return ok
+}
+
+// before reports whether the log committed a before b (both committed).
+func (l *NodeLog) before(a, b string) (earlier, both bool) {
+	ha, okA := l.txs[a]
+	hb, okB := l.txs[b]
+	if !okA || !okB {
+		return false, false
+	}
+	return ha < hb || ha == hb && l.index[a] < l.index[b], true
+}
+
+// OrderedPair is two transactions of one client: Later was sent after Earlier was
+// acknowledged, to a node that already held Earlier.
+type OrderedPair struct{ Earlier, Later string }
+
+// ClientOrder checks O1: in every log that committed both transactions of a pair, the
+// earlier one comes first. It reports the first pair out of order and how many are.
+func ClientOrder(logs []*NodeLog, pairs []OrderedPair) []Violation {
+	var first string
+	flipped := 0
+	for _, p := range pairs {
+		for _, l := range logs {
+			if earlier, both := l.before(p.Earlier, p.Later); both && !earlier {
+				if flipped == 0 {
+					first = fmt.Sprintf("%s committed %q (height %d) after %q (height %d), which its client sent later",
+						l.Node, p.Earlier, l.txs[p.Earlier], p.Later, l.txs[p.Later])
+				}
+				flipped++
+				break
+			}
+		}
+	}
+	if flipped == 0 {
+		return nil
+	}
+	return []Violation{{"O1", fmt.Sprintf("%d of %d pairs out of order; first: %s", flipped, len(pairs), first)}}
 }
 
 // Agreement checks S1 and S5 over honest logs: at every height, one block hash and one

@@ -86,3 +86,16 @@ func TestLivenessWantsGrowthAndNoLaggard(t *testing.T) {
 		t.Fatalf("a laggard must be flagged: %v", v)
 	}
 }
+
+func TestClientOrderWantsTheEarlierFirst(t *testing.T) {
+	good := logOf(t, "good", block(1, "h1", "a", "x", "first"), block(2, "h2", "a", "second"))
+	sameBlock := logOf(t, "same", block(1, "h1", "a", "first", "second"))
+	flipped := logOf(t, "flipped", block(1, "h1", "a", "second", "first"))
+	pairs := []OrderedPair{{Earlier: "first", Later: "second"}, {Earlier: "never", Later: "second"}}
+	if v := ClientOrder([]*NodeLog{good, sameBlock}, pairs); len(v) != 0 {
+		t.Fatalf("ordered logs flagged: %v", v)
+	}
+	if v := ClientOrder([]*NodeLog{good, flipped}, pairs); len(v) != 1 || v[0].Property != "O1" {
+		t.Fatalf("a flipped pair not caught: %v", v)
+	}
+}
