@@ -48,6 +48,16 @@ type Config struct {
 	Version string
 	// ListenAddress is host:port; port 0 picks a free port (see Switch.ListenAddr).
 	ListenAddress string
+	// ExternalAddress, when set, is what node info gives as the listen address
+	// instead of tcp://ListenAddress, as CometBFT's p2p.external_address: the
+	// address peers should dial when it is not the one the switch binds.
+	ExternalAddress string
+	// AppVersion, TxIndex ("on", "off" or empty) and RPCAddress fill the node
+	// info fields of the same meaning in CometBFT's (protocol_version.app,
+	// other.tx_index, other.rpc_address), which peers show in net_info.
+	AppVersion uint64
+	TxIndex    string
+	RPCAddress string
 	// PersistentPeers are ID@host:port addresses dialled at start and
 	// redialled whenever the link drops.
 	PersistentPeers []string

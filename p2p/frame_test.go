@@ -236,19 +236,21 @@ func FuzzFrameDecode(f *testing.F) {
 func FuzzNodeInfoDecode(f *testing.F) {
 	a := newKey()
 	info := testNodeInfo(a.ID())
-	var buf bytes.Buffer
-	if err := writeNodeInfo(&buf, info); err != nil {
-		f.Fatal(err)
+	for _, wire := range []uint64{WireVersion, 0} {
+		var buf bytes.Buffer
+		if err := writeNodeInfo(&buf, info, wire); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(buf.Bytes())
 	}
-	f.Add(buf.Bytes())
 	f.Add(binary.AppendUvarint(nil, maxNodeInfoBytes+1))
 	f.Add([]byte{0x05, 0x0a, 0x03})
 	f.Fuzz(func(t *testing.T, wire []byte) {
-		got, err := readNodeInfo(bytes.NewReader(wire))
+		got, version, err := readNodeInfo(bytes.NewReader(wire))
 		if err != nil {
 			return
 		}
 		// Whatever decodes must go through the same checks without panicking.
-		_ = checkPeerInfo(info, got, got.DefaultNodeID)
+		_ = checkPeerInfo(info, got, version, got.DefaultNodeID)
 	})
 }

@@ -11,14 +11,30 @@ import (
 	cmtp2p "github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/p2p/conn"
 	tmp2p "github.com/cometbft/cometbft/proto/tendermint/p2p"
+	cmtversion "github.com/cometbft/cometbft/version"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// Protocol versions carried in node info. P2PVersion changes with the frame
-// format, BlockVersion with anything a peer must agree on to be useful.
+// P2PVersion and BlockVersion are the protocol versions node info reports,
+// CometBFT's (8 and 11 in v0.38), because clients read them from status and
+// net_info as a CometBFT node's. BlockVersion is also the version block
+// headers carry. Neither describes Tutti's links: a CometBFT node reports the
+// same numbers and still cannot talk to a Tutti node.
 const (
-	P2PVersion   uint64 = 1
-	BlockVersion uint64 = 1
+	P2PVersion   = cmtversion.P2PProtocol
+	BlockVersion = cmtversion.BlockProtocol
 )
+
+// WireVersion is Tutti's own link protocol: it changes with the frame format
+// and with anything a peer must agree on to be useful. The handshake carries
+// it in a field of the node info message that CometBFT's decoder skips, so a
+// CometBFT node (which sends no such field) is refused at the handshake with
+// a reason, instead of once its first packet fails to parse as a frame.
+const WireVersion uint64 = 1
+
+// wireVersionField is the protobuf field number of WireVersion in the
+// handshake message, far above DefaultNodeInfo's own fields.
+const wireVersionField protowire.Number = 1000
 
 // maxNodeInfoBytes bounds the only message read before framing starts.
 const maxNodeInfoBytes = 10240
@@ -59,8 +75,8 @@ func handshake(raw net.Conn, key *NodeKey, ours cmtp2p.DefaultNodeInfo, expect I
 	// socket buffers, but run ours concurrently anyway so a peer that reads
 	// first cannot deadlock us.
 	wrote := make(chan error, 1)
-	go func() { wrote <- writeNodeInfo(sc, ours) }()
-	theirs, readErr := readNodeInfo(sc)
+	go func() { wrote <- writeNodeInfo(sc, ours, WireVersion) }()
+	theirs, theirWire, readErr := readNodeInfo(sc)
 	if err := <-wrote; err != nil {
 		return nil, none, fmt.Errorf("send node info: %w", err)
 	}
@@ -73,7 +89,7 @@ func handshake(raw net.Conn, key *NodeKey, ours cmtp2p.DefaultNodeInfo, expect I
 	case readErr != nil:
 		return nil, none, refuse("bad node info: %v", readErr)
 	}
-	if err := checkPeerInfo(ours, theirs, proven); err != nil {
+	if err := checkPeerInfo(ours, theirs, theirWire, proven); err != nil {
 		return nil, none, err
 	}
 	if err := raw.SetDeadline(time.Time{}); err != nil {
@@ -82,10 +98,16 @@ func handshake(raw net.Conn, key *NodeKey, ours cmtp2p.DefaultNodeInfo, expect I
 	return sc, theirs, nil
 }
 
-func checkPeerInfo(ours, theirs cmtp2p.DefaultNodeInfo, proven ID) error {
+// checkPeerInfo decides whether a peer that proved its ID may connect. wire is
+// the WireVersion it sent, 0 for none.
+func checkPeerInfo(ours, theirs cmtp2p.DefaultNodeInfo, wire uint64, proven ID) error {
 	switch {
 	case theirs.DefaultNodeID != proven:
 		return refuse("node info claims ID %s but peer proved %s", theirs.DefaultNodeID, proven)
+	case wire == 0:
+		return refuse("peer sent no Tutti wire version: not a Tutti node (a CometBFT node?) or an older Tutti")
+	case wire != WireVersion:
+		return refuse("Tutti wire version %d, ours is %d", wire, WireVersion)
 	case theirs.Network != ours.Network:
 		return refuse("chain id %q, ours is %q", theirs.Network, ours.Network)
 	case theirs.ProtocolVersion.P2P != ours.ProtocolVersion.P2P || theirs.ProtocolVersion.Block != ours.ProtocolVersion.Block:
@@ -101,37 +123,77 @@ func checkPeerInfo(ours, theirs cmtp2p.DefaultNodeInfo, proven ID) error {
 	return nil
 }
 
-func writeNodeInfo(w io.Writer, info cmtp2p.DefaultNodeInfo) error {
+// writeNodeInfo sends the handshake message: node info as CometBFT encodes it,
+// followed by the wire version field (omitted when 0, for tests that play an
+// old peer).
+func writeNodeInfo(w io.Writer, info cmtp2p.DefaultNodeInfo, wire uint64) error {
 	body, err := info.ToProto().Marshal()
 	if err != nil {
 		return err
+	}
+	if wire != 0 {
+		body = protowire.AppendTag(body, wireVersionField, protowire.VarintType)
+		body = protowire.AppendVarint(body, wire)
 	}
 	msg := binary.AppendUvarint(make([]byte, 0, len(body)+binary.MaxVarintLen32), uint64(len(body)))
 	_, err = w.Write(append(msg, body...))
 	return err
 }
 
-// readNodeInfo is the size-limited decoder for the handshake message. It
-// reads byte by byte up to the body so it never consumes frame bytes that
-// follow.
-func readNodeInfo(r io.Reader) (cmtp2p.DefaultNodeInfo, error) {
+// readNodeInfo is the size-limited decoder for the handshake message: the
+// node info and the wire version (0 when the message has none). It reads byte
+// by byte up to the body so it never consumes frame bytes that follow.
+func readNodeInfo(r io.Reader) (cmtp2p.DefaultNodeInfo, uint64, error) {
 	var none cmtp2p.DefaultNodeInfo
 	n, err := binary.ReadUvarint(oneByteReader{r})
 	if err != nil {
-		return none, unexpectedEOF(err)
+		return none, 0, unexpectedEOF(err)
 	}
 	if n > maxNodeInfoBytes {
-		return none, fmt.Errorf("node info of %d bytes exceeds %d", n, maxNodeInfoBytes)
+		return none, 0, fmt.Errorf("node info of %d bytes exceeds %d", n, maxNodeInfoBytes)
 	}
 	body := make([]byte, n)
 	if _, err := io.ReadFull(r, body); err != nil {
-		return none, unexpectedEOF(err)
+		return none, 0, unexpectedEOF(err)
 	}
 	var pb tmp2p.DefaultNodeInfo
 	if err := pb.Unmarshal(body); err != nil {
-		return none, fmt.Errorf("decode node info: %w", err)
+		return none, 0, fmt.Errorf("decode node info: %w", err)
 	}
-	return cmtp2p.DefaultNodeInfoFromToProto(&pb)
+	info, err := cmtp2p.DefaultNodeInfoFromToProto(&pb)
+	if err != nil {
+		return none, 0, err
+	}
+	wire, err := wireVersionOf(body)
+	return info, wire, err
+}
+
+// wireVersionOf finds the wire version field in a body that already decoded
+// as node info (so every field in it is well formed); the last occurrence
+// wins, as protobuf's own decoders do.
+func wireVersionOf(body []byte) (uint64, error) {
+	var wire uint64
+	for len(body) > 0 {
+		num, typ, n := protowire.ConsumeTag(body)
+		if n < 0 {
+			return 0, fmt.Errorf("decode node info: %w", protowire.ParseError(n))
+		}
+		body = body[n:]
+		if num == wireVersionField && typ == protowire.VarintType {
+			v, m := protowire.ConsumeVarint(body)
+			if m < 0 {
+				return 0, fmt.Errorf("decode wire version: %w", protowire.ParseError(m))
+			}
+			wire, body = v, body[m:]
+			continue
+		}
+		m := protowire.ConsumeFieldValue(num, typ, body)
+		if m < 0 {
+			return 0, fmt.Errorf("decode node info: %w", protowire.ParseError(m))
+		}
+		body = body[m:]
+	}
+	return wire, nil
 }
 
 type oneByteReader struct{ r io.Reader }

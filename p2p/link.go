@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	flow "github.com/cometbft/cometbft/libs/flowrate"
 	"github.com/cometbft/cometbft/p2p/conn"
 )
 
@@ -18,6 +19,11 @@ type link struct {
 	raw        *progressConn
 	outbound   bool
 	remoteAddr string
+	created    time.Time
+	// sendMon and recvMon measure the frame bytes (before encryption) this
+	// link writes and reads, with cometbft's monitor at CometBFT's settings,
+	// so net_info's send and receive figures mean what a CometBFT node's do.
+	sendMon, recvMon *flow.Monitor
 
 	closeOnce  sync.Once
 	closed     chan struct{}
@@ -32,9 +38,27 @@ type link struct {
 func newLink(sc *conn.SecretConnection, raw *progressConn, outbound bool) *link {
 	return &link{
 		sc: sc, raw: raw, outbound: outbound, remoteAddr: raw.RemoteAddr().String(),
+		created: time.Now(), sendMon: flow.New(0, 0), recvMon: flow.New(0, 0),
 		closed: make(chan struct{}), retired: make(chan struct{}), writerDone: make(chan struct{}),
 	}
 }
+
+// monitoredWriter and monitoredReader count what passes through them in a
+// monitor. They sit between the SecretConnection and the 64 KiB buffers, so
+// the monitor is updated once per buffer flush or fill, not per frame.
+type monitoredWriter struct {
+	w io.Writer
+	m *flow.Monitor
+}
+
+func (w monitoredWriter) Write(p []byte) (int, error) { return w.m.IO(w.w.Write(p)) }
+
+type monitoredReader struct {
+	r io.Reader
+	m *flow.Monitor
+}
+
+func (r monitoredReader) Read(p []byte) (int, error) { return r.m.IO(r.r.Read(p)) }
 
 // retire winds down a link that lost to a duplicate without losing what is
 // in flight. Our writer sends a retire notice, flushes and half-closes; our
@@ -101,18 +125,35 @@ var (
 	errStopping = errors.New("switch stopping")
 )
 
+// decayCheckFrames is how many frames a busy writer writes between checks for
+// the recently-sent decay: at most 1 MiB, far less than the 2 s interval.
+const decayCheckFrames = 64
+
 // writeLoop frames whatever the peer's queues hold, highest priority first,
 // flushing whenever they run dry and sending a keepalive when the link has
 // been quiet for a ping interval.
 func (s *Switch) writeLoop(p *peer, l *link, gen uint64) {
 	defer s.wg.Done()
 	defer close(l.writerDone)
-	bw := bufio.NewWriterSize(l.sc, 64<<10)
+	bw := bufio.NewWriterSize(monitoredWriter{l.sc, l.sendMon}, 64<<10)
 	hdr := make([]byte, 0, maxFrameHeader)
 	ping := time.NewTicker(s.cfg.PingInterval)
 	defer ping.Stop()
-	framesSincePing := 0
+	decay := time.NewTicker(recentDecayInterval)
+	defer decay.Stop()
+	framesSincePing, framesSinceDecayCheck := 0, 0
 	for {
+		// A busy link never reaches the select below, so the decay is checked
+		// here too, every decayCheckFrames frames: a receive from a timer
+		// channel reads the clock and takes a lock, too much for every frame.
+		if framesSinceDecayCheck++; framesSinceDecayCheck >= decayCheckFrames {
+			framesSinceDecayCheck = 0
+			select {
+			case <-decay.C:
+				p.q.decayRecent()
+			default:
+			}
+		}
 		f, ok, err := p.q.take(gen)
 		if err != nil {
 			// Replaced or removed: hand over cleanly, see retire.
@@ -144,6 +185,8 @@ func (s *Switch) writeLoop(p *peer, l *link, gen uint64) {
 		}
 		select {
 		case <-p.q.ready:
+		case <-decay.C:
+			p.q.decayRecent()
 		case <-l.retired:
 			l.signOff(bw)
 			return
@@ -169,7 +212,7 @@ func (s *Switch) writeLoop(p *peer, l *link, gen uint64) {
 // already replaced.
 func (s *Switch) readLoop(p *peer, l *link) {
 	defer s.wg.Done()
-	dec := newFrameDecoder(bufio.NewReaderSize(l.sc, 64<<10), s.cfg.Channels)
+	dec := newFrameDecoder(bufio.NewReaderSize(monitoredReader{l.sc, l.recvMon}, 64<<10), s.cfg.Channels)
 	for {
 		ch, msg, err := dec.next()
 		if err != nil {

@@ -3,6 +3,9 @@ package p2p
 import (
 	"sort"
 	"sync/atomic"
+	"time"
+
+	cmtp2p "github.com/cometbft/cometbft/p2p"
 )
 
 // channelStats counts one channel of one peer and forwards every update to
@@ -96,4 +99,29 @@ func (s *Switch) Metrics() Metrics {
 	s.mu.Unlock()
 	sort.Slice(m.Peers, func(i, j int) bool { return m.Peers[i].ID < m.Peers[j].ID })
 	return m
+}
+
+// ConnectionStatus is CometBFT's status of the current link to a peer, as
+// net_info shows it: how long the link has been up, cometbft's flow monitors
+// of the bytes it wrote and read (frames before encryption, keepalives
+// included), and per channel, in configuration order, the queue bound and
+// what is queued now (in bytes: see sendQueues.status), the priority and
+// the recently sent bytes. ok is false when the peer is not connected.
+func (s *Switch) ConnectionStatus(id ID) (status cmtp2p.ConnectionStatus, ok bool) {
+	s.mu.Lock()
+	p := s.peers[id]
+	var l *link
+	if p != nil {
+		l = p.link
+	}
+	s.mu.Unlock()
+	if p == nil {
+		return status, false
+	}
+	return cmtp2p.ConnectionStatus{
+		Duration:    time.Since(l.created),
+		SendMonitor: l.sendMon.Status(),
+		RecvMonitor: l.recvMon.Status(),
+		Channels:    p.q.status(s.cfg.Channels),
+	}, true
 }

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"time"
+
+	"github.com/cometbft/cometbft/p2p/conn"
 )
 
 var (
@@ -39,7 +42,18 @@ type chanQueue struct {
 	bytes int
 	cur   []byte
 	off   int
+	// recent is the payload bytes framed lately: every frame adds its bytes,
+	// and decayRecent takes a fifth off every recentDecayInterval, as
+	// CometBFT's MConnection keeps its channels' recently sent counts.
+	recent int64
 }
+
+// CometBFT's decay of a channel's recently sent bytes (MConnection's
+// updateStats), so that net_info's recently_sent means the same.
+const (
+	recentDecayInterval = 2 * time.Second
+	recentDecayFactor   = 0.8
+)
 
 func newSendQueues(channels []ChannelDesc, stats map[ChannelID]*channelStats) *sendQueues {
 	q := &sendQueues{ready: make(chan struct{}, 1), space: make(chan struct{})}
@@ -170,6 +184,7 @@ func (q *sendQueues) take(gen uint64) (f outFrame, ok bool, err error) {
 			f.total = len(cq.cur)
 		}
 		cq.off = end
+		cq.recent += int64(len(f.chunk))
 		if f.last {
 			cq.stats.sent(len(cq.cur))
 			q.releaseLocked(cq)
@@ -207,4 +222,31 @@ func (q *sendQueues) close() {
 	}
 	close(q.space)
 	q.space = make(chan struct{})
+}
+
+// decayRecent ages every channel's recently sent count by one interval.
+func (q *sendQueues) decayRecent() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, cq := range q.chans {
+		cq.recent = int64(float64(cq.recent) * recentDecayFactor)
+	}
+}
+
+// status is CometBFT's channel status of each channel, in the order given.
+// Tutti bounds a queue by bytes, not messages, so capacity and size are in
+// bytes: the bound and what is queued now (the message being framed included).
+func (q *sendQueues) status(channels []ChannelDesc) []conn.ChannelStatus {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]conn.ChannelStatus, 0, len(channels))
+	for _, desc := range channels {
+		cq := q.byID[desc.ID]
+		if cq == nil {
+			continue
+		}
+		out = append(out, conn.ChannelStatus{ID: byte(desc.ID), SendQueueCapacity: desc.SendQueueBytes,
+			SendQueueSize: cq.bytes, Priority: desc.Priority, RecentlySent: cq.recent})
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sort"
+	"strconv"
 	"sync"
 
 	cmtp2p "github.com/cometbft/cometbft/p2p"
@@ -37,6 +38,9 @@ type PeerInfo struct {
 	RemoteAddr string // the other end of the current TCP connection
 	Outbound   bool   // we dialled the current connection
 	Persistent bool
+	// NodeInfo is everything the peer said about itself in its handshake
+	// (checked for compatibility, not for truth beyond its ID).
+	NodeInfo cmtp2p.DefaultNodeInfo
 }
 
 // Errors returned by Connect.
@@ -74,6 +78,7 @@ type Switch struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	listener net.Listener
+	bound    string // host:port the listener took, set by Start
 	info     cmtp2p.DefaultNodeInfo
 	pending  chan struct{} // semaphore for inbound handshakes
 
@@ -138,11 +143,17 @@ func New(cfg Config, key *NodeKey, handlers Handlers, logger zerolog.Logger) (*S
 // ID is this node's ID.
 func (s *Switch) ID() ID { return s.id }
 
-// ListenAddr is the address the switch accepts connections on, once started.
-func (s *Switch) ListenAddr() string { return s.info.ListenAddr }
+// ListenAddr is the host:port the switch accepts connections on, once started.
+func (s *Switch) ListenAddr() string { return s.bound }
 
 // Address is this node's ID@host:port, once started.
-func (s *Switch) Address() string { return string(s.id) + "@" + s.info.ListenAddr }
+func (s *Switch) Address() string { return string(s.id) + "@" + s.bound }
+
+// NodeInfo is what the switch tells peers about this node in its handshake,
+// once started. Its listen address is CometBFT's form: the external address
+// if configured, else tcp:// and the listen address with the port the
+// listener took (see advertisedAddr).
+func (s *Switch) NodeInfo() cmtp2p.DefaultNodeInfo { return s.info }
 
 // Start listens and dials the persistent peers. It returns once listening;
 // everything else happens in the background until Stop or ctx ends.
@@ -162,14 +173,26 @@ func (s *Switch) Start(ctx context.Context) error {
 	for _, ch := range s.cfg.Channels {
 		channels = append(channels, byte(ch.ID))
 	}
+	listen := s.cfg.ExternalAddress
+	if listen == "" {
+		listen = "tcp://" + advertisedAddr(s.cfg.ListenAddress, ln.Addr())
+	}
+	s.bound = ln.Addr().String()
 	s.info = cmtp2p.DefaultNodeInfo{
-		ProtocolVersion: cmtp2p.NewProtocolVersion(P2PVersion, BlockVersion, 0),
+		ProtocolVersion: cmtp2p.NewProtocolVersion(P2PVersion, BlockVersion, s.cfg.AppVersion),
 		DefaultNodeID:   s.id,
-		ListenAddr:      ln.Addr().String(),
+		ListenAddr:      listen,
 		Network:         s.cfg.ChainID,
 		Version:         s.cfg.Version,
 		Channels:        channels,
 		Moniker:         s.cfg.Moniker,
+		Other:           cmtp2p.DefaultNodeInfoOther{TxIndex: s.cfg.TxIndex, RPCAddress: s.cfg.RPCAddress},
+	}
+	// Peers run the same check on it: fail here, naming the cause, rather
+	// than be refused by every peer.
+	if err := s.info.Validate(); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("p2p node info: %w", err)
 	}
 	s.mu.Lock()
 	s.listener = ln
@@ -236,7 +259,25 @@ func (p *peer) describe() PeerInfo {
 	return PeerInfo{
 		ID: p.id, Moniker: p.info.Moniker, ListenAddr: p.info.ListenAddr,
 		RemoteAddr: p.link.remoteAddr, Outbound: p.link.outbound, Persistent: p.persistent,
+		NodeInfo: p.info,
 	}
+}
+
+// advertisedAddr is the configured listen address with the port the listener
+// took: CometBFT reports its configured p2p laddr, and only port 0 differs,
+// where the port taken is the one a peer can dial. The configured host is
+// kept because the bound one is not the same text (0.0.0.0 binds as [::]);
+// an empty host, which node info cannot carry, becomes the bound one.
+func advertisedAddr(configured string, bound net.Addr) string {
+	host, _, err := net.SplitHostPort(configured)
+	tcp, ok := bound.(*net.TCPAddr)
+	if err != nil || !ok {
+		return bound.String()
+	}
+	if host == "" {
+		host = tcp.IP.String()
+	}
+	return net.JoinHostPort(host, strconv.Itoa(tcp.Port))
 }
 
 func (s *Switch) peer(id ID) *peer {

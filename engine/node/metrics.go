@@ -104,13 +104,16 @@ func newMetrics(cfg config.InstrumentationConfig, pool *mempool.Mempool) *metric
 	return m
 }
 
-// observeLoop copies the core's progress into the gauges. Call it only from the loop
-// goroutine, which owns the core; it is cheap (a handful of atomic stores).
+// observeLoop copies the core's progress where other goroutines read it: its sync
+// requests for status' catching_up (catchup.go), even without metrics, and the gauges.
+// Call it only from the loop goroutine, which owns the core; it is cheap (a handful of
+// atomic stores).
 func (m *metrics) observeLoop(n *Node) {
+	s := n.core.Stats()
+	n.catchUp.observe(s.SyncRequests, time.Now)
 	if m == nil {
 		return
 	}
-	s := n.core.Stats()
 	m.height.Set(float64(s.Height))
 	m.latestHeight.Set(float64(n.height.Load()))
 	m.rounds.Set(float64(s.Round))

@@ -23,7 +23,6 @@ import (
 	"github.com/tutti-bft/tutti/engine/order"
 	"github.com/tutti-bft/tutti/engine/store"
 	"github.com/tutti-bft/tutti/engine/types"
-	"github.com/tutti-bft/tutti/engine/version"
 	"github.com/tutti-bft/tutti/engine/wire"
 	"github.com/tutti-bft/tutti/p2p"
 )
@@ -53,6 +52,7 @@ type Node struct {
 	core      *core.Core // owned by the loop goroutine
 	committee atomic.Pointer[types.Committee]
 	height    atomic.Int64 // last executed height
+	catchUp   catchUp      // status' catching_up (catchup.go)
 
 	metrics     *metrics     // nil unless [instrumentation] prometheus = true
 	metricsAddr atomic.Value // string: where /metrics is served now
@@ -226,7 +226,9 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	pcfg := p2p.DefaultConfig(n.gen.ChainID)
 	pcfg.Moniker = n.cfg.Moniker
-	pcfg.Version = version.Tutti
+	if err := n.describeSelf(ctx, &pcfg); err != nil {
+		return err
+	}
 	pcfg.ListenAddress = strings.TrimPrefix(n.cfg.P2P.ListenAddress, "tcp://")
 	pcfg.PersistentPeers = config.SplitList(n.cfg.P2P.PersistentPeers)
 	pcfg.MaxInboundPeers = n.cfg.P2P.MaxNumInboundPeers

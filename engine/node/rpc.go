@@ -19,9 +19,12 @@ func (n *Node) startRPC() (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	server, err := rpc.New(rpc.Env{Config: n.cfg.RPC, Moniker: n.cfg.Moniker, TxIndex: n.cfg.TxIndex.Indexer,
+	// Set before the server serves: its status handler reads it.
+	n.catchUp.window = syncWindow(n.coreConfig(n.committee.Load(), nil))
+	server, err := rpc.New(rpc.Env{Config: n.cfg.RPC, TxIndex: n.cfg.TxIndex.Indexer,
 		Genesis: n.gen, Store: n.store, Mempool: rpcMempool{n}, AppQuery: n.conns.Query, AppMempool: n.conns.Mempool,
-		P2P: n.sw, PubKey: n.signer.pv.Key.PubKey, Events: events, Logger: n.log.With().Str("module", "rpc").Logger()})
+		P2P: n.sw, PubKey: n.signer.pv.Key.PubKey, Events: events, CatchingUp: n.catchingUp,
+		Logger: n.log.With().Str("module", "rpc").Logger()})
 	if err == nil {
 		err = server.Start()
 	}

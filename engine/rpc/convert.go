@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cometbft/cometbft/crypto/ed25519"
+	"github.com/cometbft/cometbft/crypto/merkle"
 	cmtversionpb "github.com/cometbft/cometbft/proto/tendermint/version"
 	cmttypes "github.com/cometbft/cometbft/types"
 	cmtversion "github.com/cometbft/cometbft/version"
@@ -57,14 +58,23 @@ func (s *Server) cometBlock(b *order.ABCIBlock) (*cmttypes.Block, error) {
 	for i, tx := range b.Txs {
 		txs[i] = tx
 	}
-	blk := &cmttypes.Block{Data: cmttypes.Data{Txs: txs}, LastCommit: lastCommit}
+	// An empty evidence list, not a nil one: CometBFT's blocks come out of protobuf with
+	// one, so clients see "evidence": [] and some fail on null.
+	blk := &cmttypes.Block{Data: cmttypes.Data{Txs: txs}, Evidence: cmttypes.EvidenceData{Evidence: cmttypes.EvidenceList{}},
+		LastCommit: lastCommit}
 	var lastID cmttypes.BlockID
 	if len(b.LastBlockHash) > 0 {
 		lastID = blockID(b.LastBlockHash)
 	}
+	lastResults := b.LastResultsHash
+	if len(lastResults) == 0 {
+		// Only the initial height has no previous results. CometBFT gives it the Merkle
+		// root of no results (sha256 of nothing), which it sets after InitChain.
+		lastResults = merkle.HashFromByteSlices(nil)
+	}
 	blk.Header.Populate(cmtversionpb.Consensus{Block: cmtversion.BlockProtocol, App: params.Version.App}, s.Genesis.ChainID,
 		blockTime(b.TimeMs), lastID, vals.Hash(), b.NextValidatorsHash, params.Hash(), b.AppHash,
-		b.LastResultsHash, proposerAddress(b.ProposerPubKey))
+		lastResults, proposerAddress(b.ProposerPubKey))
 	blk.Header.Height = b.Height
 	blk.LastCommitHash = lastCommit.Hash()
 	blk.DataHash = blk.Data.Hash()

@@ -6,6 +6,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/crypto"
+	cmtp2p "github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/proxy"
 	"github.com/rs/zerolog"
 
@@ -26,16 +27,17 @@ type Mempool interface {
 
 // Peers is what net_info and status need of the p2p switch (*p2p.Switch).
 type Peers interface {
-	ID() p2p.ID
-	ListenAddr() string
+	// NodeInfo is what the switch tells peers about this node, which status
+	// reports as node_info, as CometBFT does.
+	NodeInfo() cmtp2p.DefaultNodeInfo
 	Peers() []p2p.PeerInfo
+	ConnectionStatus(p2p.ID) (cmtp2p.ConnectionStatus, bool)
 }
 
 // Env is everything the routes read. Every field is safe to use from many goroutines;
 // the engine core, owned by the node's loop, is deliberately not here.
 type Env struct {
-	Config  config.RPCConfig
-	Moniker string
+	Config config.RPCConfig
 	// TxIndex is [tx_index] indexer: "null" turns tx, tx_search and block_search off, as
 	// in CometBFT.
 	TxIndex  string
@@ -48,6 +50,9 @@ type Env struct {
 	P2P        Peers
 	PubKey     crypto.PubKey
 	Events     *Events
+	// CatchingUp reports whether the node knows itself behind the network
+	// (status' catching_up); nil is never.
+	CatchingUp func() bool
 	Logger     zerolog.Logger
 }
 

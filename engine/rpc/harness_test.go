@@ -11,6 +11,7 @@ import (
 
 	"github.com/cometbft/cometbft/abci/example/kvstore"
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/crypto"
 	cmtp2p "github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
@@ -43,6 +44,21 @@ func startNode(t testing.TB, edit func(*config.Config)) *testNode {
 // startNodeWithAppState is startNode with the genesis app_state given.
 func startNodeWithAppState(t testing.TB, edit func(*config.Config), appState json.RawMessage) *testNode {
 	t.Helper()
+	cfg, pub := newHome(t, edit)
+	gen := &cmttypes.GenesisDoc{GenesisTime: time.Now().UTC(), ChainID: "rpc-test-chain", InitialHeight: 1,
+		ConsensusParams: cmttypes.DefaultConsensusParams(),
+		Validators:      []cmttypes.GenesisValidator{{Address: pub.Address(), PubKey: pub, Power: 10, Name: "v0"}},
+		AppState:        appState}
+	if err := gen.SaveAs(cfg.GenesisFile()); err != nil {
+		t.Fatal(err)
+	}
+	return runNode(t, cfg, 2)
+}
+
+// newHome writes a home without its genesis: the configuration of startNode (edited by
+// edit), a validator key and a node key. It returns the validator's public key.
+func newHome(t testing.TB, edit func(*config.Config)) (*config.Config, crypto.PubKey) {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "tutti-rpc-test")
 	if err != nil {
 		t.Fatal(err)
@@ -68,14 +84,13 @@ func startNodeWithAppState(t testing.TB, edit func(*config.Config), appState jso
 	if _, err := cmtp2p.LoadOrGenNodeKey(cfg.NodeKeyFile()); err != nil {
 		t.Fatal(err)
 	}
-	pub := pv.Key.PubKey
-	gen := &cmttypes.GenesisDoc{GenesisTime: time.Now().UTC(), ChainID: "rpc-test-chain", InitialHeight: 1,
-		ConsensusParams: cmttypes.DefaultConsensusParams(),
-		Validators:      []cmttypes.GenesisValidator{{Address: pub.Address(), PubKey: pub, Power: 10, Name: "v0"}},
-		AppState:        appState}
-	if err := gen.SaveAs(cfg.GenesisFile()); err != nil {
-		t.Fatal(err)
-	}
+	return cfg, pv.Key.PubKey
+}
+
+// runNode runs the node of a complete home and waits until its RPC serves and it has
+// executed height h.
+func runNode(t testing.TB, cfg *config.Config, h int64) *testNode {
+	t.Helper()
 	// The shared node outlives the test that starts it, so logs go to stderr, not t.Log.
 	logger := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, NoColor: true}).Level(zerolog.WarnLevel).With().Timestamp().Logger()
 	n, err := node.Open(cfg, logger)
@@ -86,14 +101,14 @@ func startNodeWithAppState(t testing.TB, edit func(*config.Config), appState jso
 	tn := &testNode{node: n, cfg: cfg, cancel: cancel, done: make(chan error, 1)}
 	go func() { tn.done <- n.Run(ctx) }()
 	deadline := time.Now().Add(15 * time.Second)
-	for tn.addr = n.RPCAddr(); tn.addr == "" || n.Height() < 2; tn.addr = n.RPCAddr() {
+	for tn.addr = n.RPCAddr(); tn.addr == "" || n.Height() < h; tn.addr = n.RPCAddr() {
 		select {
 		case err := <-tn.done:
-			t.Fatalf("node stopped before height 2: %v", err)
+			t.Fatalf("node stopped before height %d: %v", h, err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("node at height %d after 15 s, want 2", n.Height())
+			t.Fatalf("node at height %d after 15 s, want %d", n.Height(), h)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -9,14 +9,11 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/libs/bytes"
 	cmtjson "github.com/cometbft/cometbft/libs/json"
-	cmtp2p "github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/proxy"
 	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	rpctypes "github.com/cometbft/cometbft/rpc/jsonrpc/types"
 
 	"github.com/tutti-bft/tutti/engine/genesis"
-	"github.com/tutti-bft/tutti/engine/version"
-	"github.com/tutti-bft/tutti/p2p"
 )
 
 // genesisChunkSize is CometBFT's: a genesis larger than one chunk is served only by
@@ -39,33 +36,6 @@ func (s *Server) health(*rpctypes.Context) (*ctypes.ResultHealth, error) {
 	return &ctypes.ResultHealth{}, nil
 }
 
-// nodeInfo is what CometBFT reports as node_info. Version is the CometBFT version Tutti is
-// compatible with: CosmJS picks its decoders from its "0.38." prefix.
-func (s *Server) nodeInfo() cmtp2p.DefaultNodeInfo {
-	var channels []byte
-	for _, ch := range p2p.DefaultChannels() {
-		channels = append(channels, byte(ch.ID))
-	}
-	txIndex := "on"
-	if s.txIndexOff() {
-		txIndex = "off"
-	}
-	var app uint64
-	if s.Genesis.ConsensusParams != nil {
-		app = s.Genesis.ConsensusParams.Version.App
-	}
-	return cmtp2p.DefaultNodeInfo{
-		ProtocolVersion: cmtp2p.NewProtocolVersion(p2p.P2PVersion, p2p.BlockVersion, app),
-		DefaultNodeID:   s.P2P.ID(),
-		ListenAddr:      s.P2P.ListenAddr(),
-		Network:         s.Genesis.ChainID,
-		Version:         version.CometBFTCompat,
-		Channels:        channels,
-		Moniker:         s.Moniker,
-		Other:           cmtp2p.DefaultNodeInfoOther{TxIndex: txIndex, RPCAddress: s.Config.ListenAddress},
-	}
-}
-
 func (s *Server) status(*rpctypes.Context) (*ctypes.ResultStatus, error) {
 	var sync ctypes.SyncInfo
 	if latest := s.Store.Height(); latest > 0 {
@@ -82,7 +52,8 @@ func (s *Server) status(*rpctypes.Context) (*ctypes.ResultStatus, error) {
 		sync.EarliestBlockHash, sync.EarliestAppHash, sync.EarliestBlockHeight = earliest.Hash, earliest.AppHash, earliest.Height
 		sync.EarliestBlockTime = blockTime(earliest.TimeMs)
 	}
-	res := &ctypes.ResultStatus{NodeInfo: s.nodeInfo(), SyncInfo: sync,
+	sync.CatchingUp = s.CatchingUp != nil && s.CatchingUp()
+	res := &ctypes.ResultStatus{NodeInfo: s.P2P.NodeInfo(), SyncInfo: sync,
 		ValidatorInfo: ctypes.ValidatorInfo{Address: s.PubKey.Address(), PubKey: s.PubKey}}
 	// The voting power is this key's in the set of the next height, the one that signs it.
 	if vals, err := s.validatorsAt(s.Store.Height() + 1); err == nil {
@@ -93,20 +64,23 @@ func (s *Server) status(*rpctypes.Context) (*ctypes.ResultStatus, error) {
 	return res, nil
 }
 
+// netInfo lists the peers as CometBFT does: what each said about itself in its handshake
+// and the status of its current link. The one listener is shown in CometBFT's format with
+// the node's advertised listen address; CometBFT puts its external_address there, empty
+// unless configured.
 func (s *Server) netInfo(*rpctypes.Context) (*ctypes.ResultNetInfo, error) {
 	peers := s.P2P.Peers()
-	res := &ctypes.ResultNetInfo{Listening: true, Listeners: []string{"Listener(@" + s.P2P.ListenAddr() + ")"},
+	res := &ctypes.ResultNetInfo{Listening: true, Listeners: []string{"Listener(@" + s.P2P.NodeInfo().ListenAddr + ")"},
 		NPeers: len(peers), Peers: make([]ctypes.Peer, 0, len(peers))}
 	for _, p := range peers {
 		host, _, err := net.SplitHostPort(p.RemoteAddr)
 		if err != nil {
 			host = p.RemoteAddr
 		}
-		// Tutti's switch keeps what a peer said in its handshake about itself, not its
-		// whole node info; the rest of the entry stays empty.
-		res.Peers = append(res.Peers, ctypes.Peer{
-			NodeInfo:   cmtp2p.DefaultNodeInfo{DefaultNodeID: p.ID, ListenAddr: p.ListenAddr, Network: s.Genesis.ChainID, Moniker: p.Moniker},
-			IsOutbound: p.Outbound, RemoteIP: host})
+		// A peer gone since Peers() keeps its entry with a zero status: n_peers counted it.
+		status, _ := s.P2P.ConnectionStatus(p.ID)
+		res.Peers = append(res.Peers, ctypes.Peer{NodeInfo: p.NodeInfo, IsOutbound: p.Outbound,
+			ConnectionStatus: status, RemoteIP: host})
 	}
 	return res, nil
 }
