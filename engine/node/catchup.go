@@ -58,5 +58,5 @@ func (c *catchUp) behind(cut, executed int64, now time.Time) bool {
 
 // catchingUp is the RPC's view of catchUp.
 func (n *Node) catchingUp() bool {
-	return n.catchUp.behind(n.prop.cutHeight.Load(), n.height.Load(), time.Now())
+	return n.catchUp.behind(n.cutHeight.Load(), n.height.Load(), time.Now())
 }

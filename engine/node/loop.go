@@ -93,6 +93,7 @@ func (n *Node) runActions(actions []core.Action) {
 		case core.SetTimer:
 			n.setTimer(a)
 		case core.DeliverABCIBlock:
+			n.cutHeight.Store(a.Block.Height)
 			n.deliver <- a.Block
 		case core.ReportEvidence:
 			n.log.Warn().Int("author", a.Evidence.Author).Uint64("round", a.Evidence.Round).Uint64("epoch", a.Evidence.Epoch).

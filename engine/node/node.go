@@ -52,6 +52,7 @@ type Node struct {
 	core      *core.Core // owned by the loop goroutine
 	committee atomic.Pointer[types.Committee]
 	height    atomic.Int64 // last executed height
+	cutHeight atomic.Int64 // last height the core cut (the loop writes it)
 	catchUp   catchUp      // status' catching_up (catchup.go)
 
 	metrics     *metrics     // nil unless [instrumentation] prometheus = true
@@ -168,6 +169,7 @@ func (n *Node) handshakeAndRestore() error {
 		return fmt.Errorf("restore the engine from %s: %w", n.store.Path(), err)
 	}
 	n.core, n.replay = c, actions
+	n.cutHeight.Store(c.Stats().Height)
 	n.height.Store(n.store.Height())
 	if hs.LastResult != nil {
 		n.startup = append(n.startup, *hs.LastResult)
