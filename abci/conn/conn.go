@@ -75,6 +75,7 @@ type Conns struct {
 	Query     proxy.AppConnQuery
 	Snapshot  proxy.AppConnSnapshot
 
+	app      string
 	clients  []namedClient
 	failed   chan error
 	stopOnce sync.Once
@@ -86,9 +87,13 @@ type namedClient struct {
 	client abcicli.Client
 }
 
-// Open starts the four clients and watches them.
-func Open(creator proxy.ClientCreator, logger zerolog.Logger) (*Conns, error) {
-	c := &Conns{failed: make(chan error, 1), stopped: make(chan struct{})}
+// Open starts the four clients and watches them. app is proxy_app, named in errors. Calls
+// on an external app's connections return when their context ends or the connection
+// breaks (guard.go); an in-process app is called directly, as its calls cannot hang on a
+// connection and must not run on after the node closed its store.
+func Open(creator proxy.ClientCreator, app string, logger zerolog.Logger) (*Conns, error) {
+	c := &Conns{app: app, failed: make(chan error, 1), stopped: make(chan struct{})}
+	remote := strings.Contains(app, "://")
 	metrics := proxy.NopMetrics()
 	for _, name := range []string{"query", "snapshot", "mempool", "consensus"} {
 		client, err := creator.NewABCIClient()
@@ -105,6 +110,10 @@ func Open(creator proxy.ClientCreator, logger zerolog.Logger) (*Conns, error) {
 		if err != nil {
 			c.stopClients()
 			return nil, fmt.Errorf("open ABCI %s connection: %w", name, err)
+		}
+		if remote {
+			raw, name := client, name
+			client = &guarded{Client: raw, describe: func() error { return brokenError(app, name, raw.Error()) }}
 		}
 		c.clients = append(c.clients, namedClient{name, client})
 		switch name {
@@ -131,12 +140,8 @@ func (c *Conns) watch(nc namedClient) {
 	case <-c.stopped:
 		return
 	}
-	err := nc.client.Error()
-	if err == nil {
-		err = errors.New("connection closed")
-	}
 	select {
-	case c.failed <- fmt.Errorf("ABCI %s connection to the app failed: %w; did the app crash? Restart it, then restart the node", nc.name, err):
+	case c.failed <- brokenError(c.app, nc.name, nc.client.Error()):
 	default:
 	}
 }

@@ -64,7 +64,7 @@ func TestInProcessKVStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Open(creator, zerolog.Nop())
+	c, err := Open(creator, "kvstore", zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestExternalABCICLIOverSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Open(creator, zerolog.Nop())
+	c, err := Open(creator, addr, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestExternalABCICLIOverSocket(t *testing.T) {
 	}
 	select {
 	case err := <-c.Failed():
-		if !strings.Contains(err.Error(), "connection to the app failed") {
+		if !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "Restart the app") {
 			t.Fatalf("unclear failure: %v", err)
 		}
 	case <-time.After(20 * time.Second):
@@ -134,7 +134,7 @@ func TestGRPCTransport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Open(creator, zerolog.Nop())
+	c, err := Open(creator, addr, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestInProcessLedger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Open(creator, zerolog.Nop())
+	c, err := Open(creator, "ledger", zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

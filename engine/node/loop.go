@@ -94,7 +94,10 @@ func (n *Node) runActions(actions []core.Action) {
 			n.setTimer(a)
 		case core.DeliverABCIBlock:
 			n.cutHeight.Store(a.Block.Height)
-			n.deliver <- a.Block
+			select {
+			case n.deliver <- a.Block:
+			case <-n.stopCtx.Done(): // an app that hangs must not hold up the stop; the block is ordered again at restart
+			}
 		case core.ReportEvidence:
 			n.log.Warn().Int("author", a.Evidence.Author).Uint64("round", a.Evidence.Round).Uint64("epoch", a.Evidence.Epoch).
 				Msg("a validator signed two blocks for one round; the evidence is ordered and reported to the app")
@@ -196,12 +199,22 @@ func (n *Node) peerDown(id p2p.ID, _ error) { n.peers.forget(id) }
 // executeLoop runs beside the loop: it executes each delivered ABCI block through the app,
 // stores it with one synced batch before the app commits it (so a crash leaves the app
 // behind the store, never ahead), updates the mempool and hands the result back.
+//
+// It stops executing at shutdown or after a failed height (the app must not see the next
+// one), and drains what is still delivered so the loop never blocks on it. A height in
+// progress at shutdown runs to its Commit, so a clean stop never leaves the app between
+// FinalizeBlock and Commit; only a broken connection ends it early (abci/conn).
 func (n *Node) executeLoop(ctx context.Context) {
+	heightCtx := context.WithoutCancel(ctx)
+	failed := false
 	for b := range n.deliver {
+		if failed || ctx.Err() != nil {
+			continue
+		}
 		start := time.Now()
 		n.prop.appMu.Lock() // no PrepareProposal inside a height's calls (proposal.go)
 		poolLocked := false
-		executed, result, err := n.exec.Execute(ctx, &b, func(e *exec.Executed, r core.ExecutionResult) error {
+		executed, result, err := n.exec.Execute(heightCtx, &b, func(e *exec.Executed, r core.ExecutionResult) error {
 			if err := n.store.SaveExecuted(storeExecuted(&b, e, r)); err != nil {
 				return err
 			}
@@ -223,6 +236,7 @@ func (n *Node) executeLoop(ctx context.Context) {
 				n.pool.Unlock()
 			}
 			n.fail(fmt.Errorf("execute height %d: %w", b.Height, err))
+			failed = true
 			continue
 		}
 		n.height.Store(b.Height)
@@ -239,6 +253,7 @@ func (n *Node) executeLoop(ctx context.Context) {
 		signal(n.relay.ready) // the recheck may have dropped relayed transactions
 		if err != nil {
 			n.fail(fmt.Errorf("mempool update after height %d: %w", b.Height, err))
+			failed = true
 			continue
 		}
 		n.metrics.executed(&b, time.Since(start))
@@ -246,7 +261,10 @@ func (n *Node) executeLoop(ctx context.Context) {
 		n.log.Info().Int64("height", b.Height).Int("txs", len(b.Txs)).Str("hash", fmt.Sprintf("%X", b.Hash)).
 			Str("app_hash", fmt.Sprintf("%X", result.AppHash)).Dur("exec", time.Since(start)).
 			Dur("latency", time.Since(time.UnixMilli(b.TimeMs))).Msg("committed")
-		n.results <- result
+		select {
+		case n.results <- result:
+		case <-n.done: // the loop stopped: nobody reads results any more
+		}
 		if n.pool.Size() > 0 {
 			signal(n.txReady)
 		}

@@ -63,10 +63,11 @@ type Node struct {
 	deliver chan order.ABCIBlock
 	results chan core.ExecutionResult
 	fatal   chan error
-	done    chan struct{}  // closed when the loop stops
-	prop    *proposals     // PrepareProposal (proposal.go)
-	relay   *relayer       // transaction relay (relay.go)
-	bg      sync.WaitGroup // proposal goroutines, waited for before Run returns
+	done    chan struct{}   // closed when the loop stops
+	stopCtx context.Context // Run's context: cancelled on shutdown, it ends the app calls that may be dropped
+	prop    *proposals      // PrepareProposal (proposal.go)
+	relay   *relayer        // transaction relay (relay.go)
+	bg      sync.WaitGroup  // proposal goroutines, waited for before Run returns
 	txReady chan struct{}
 	serving chan struct{} // storage reads under way for peers catching up (serve.go)
 	timers  map[core.TimerKind]*time.Timer
@@ -112,7 +113,7 @@ func Open(cfg *config.Config, logger zerolog.Logger) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if n.conns, err = conn.Open(creator, logger); err != nil {
+	if n.conns, err = conn.Open(creator, cfg.ProxyApp, logger); err != nil {
 		return nil, err
 	}
 	n.pool = mempool.New(mempool.Config{Size: cfg.Mempool.Size, MaxTxsBytes: cfg.Mempool.MaxTxsBytes,
@@ -246,6 +247,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	n.stopCtx = ctx
 	stopMetrics, err := n.serveMetrics()
 	if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -65,7 +64,7 @@ func (n *Node) prepare(req *abci.RequestPrepareProposal) preparedList {
 	if v := p.last.Load(); v != nil {
 		req.LocalLastCommit, req.NextValidatorsHash = extendedCommit(v.commit), v.nextValidatorsHash
 	}
-	res, err := n.conns.Consensus.PrepareProposal(context.Background(), req)
+	res, err := n.conns.Consensus.PrepareProposal(n.stopCtx, req)
 	p.appMu.Unlock()
 	if err != nil {
 		n.pool.Return(req.Txs)

@@ -228,6 +228,15 @@ func (n *Network) Kill(i int) {
 	<-p.exited
 }
 
+// Signal sends node i sig without waiting for it to act: a test of how a node takes
+// signals. The node counts as asked to stop.
+func (n *Network) Signal(i int, sig syscall.Signal) {
+	if p := n.procs[i]; p != nil && !p.done() {
+		p.stopped.Store(true)
+		p.signal(sig)
+	}
+}
+
 // signal sends sig, then SIGCONT to a paused process, which otherwise would not act on
 // SIGTERM until resumed.
 func (p *process) signal(sig syscall.Signal) {
