@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// pureDirs are the packages that form the protocol state machine (DESIGN §4). They take
+// pureDirs are the packages that form the protocol state machine (engine/PROTOCOL.md §6). They take
 // inputs and the current time and return actions; the simulator relies on that to replay a
 // seed exactly.
 var pureDirs = []string{"types", "dag", "commit", "order", "core", "wire"}

@@ -78,7 +78,7 @@ type MempoolConfig struct {
 	CacheSize   int   `toml:"cache_size"`
 }
 
-// ConsensusConfig is the [consensus] section: the DAG protocol's parameters (DESIGN §2, §3).
+// ConsensusConfig is the [consensus] section: the DAG protocol's parameters (engine/PROTOCOL.md §2-§5).
 type ConsensusConfig struct {
 	LeaderSlotsPerRound   int      `toml:"leader_slots_per_round"`
 	LeaderTimeout         Duration `toml:"leader_timeout"`

@@ -14,7 +14,7 @@ type Config struct {
 	Epoch   types.Epoch
 	Limits  types.BlockLimits
 
-	// LeaderSlots per round; 0 means every validator (DESIGN §2 default).
+	// LeaderSlots per round; 0 means every validator (the protocol's default).
 	LeaderSlots int
 	// ReputationWindow: every this many commits the leader schedule is recomputed from
 	// the committed history; 0 turns reputation off.
@@ -74,7 +74,7 @@ type Mutations struct {
 	BroadcastBeforePersist bool
 }
 
-// DefaultMinEpochRounds is the least number of DAG rounds an epoch lasts (DESIGN §3).
+// DefaultMinEpochRounds is the least number of DAG rounds an epoch lasts (PROTOCOL.md §5.1).
 // An epoch change restarts the DAG, so an app that changes powers in every block (CometBFT's
 // kvstore punishing each ordered equivocation does) would otherwise spend its time changing
 // epochs. At the default round pace (tens of milliseconds) it delays a validator update's

@@ -38,7 +38,7 @@ type QuorumResult struct {
 	Signers []int
 }
 
-// Cutter groups commits into ABCI blocks deterministically (DESIGN §3).
+// Cutter groups commits into ABCI blocks deterministically (engine/PROTOCOL.md §5).
 type Cutter struct {
 	cfg        CutConfig
 	committee  *types.Committee

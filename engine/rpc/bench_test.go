@@ -15,7 +15,7 @@ import (
 // BenchmarkBroadcastTxSync measures broadcast_tx_sync requests per second on one node,
 // with the client on the same host: 64 concurrent clients, each with its keep-alive
 // connection, posting JSON-RPC requests with unique 100-byte kvstore transactions (the
-// reference load of ../shared/reference/cometbft.md). Every answer must be code 0.
+// reference load of CometBFT's published figures). Every answer must be code 0.
 //
 // With TUTTI_BENCH_RPC_URL set (e.g. http://127.0.0.1:26657) the same client runs against
 // that node instead, which is how the CometBFT figure in README.md was taken.
