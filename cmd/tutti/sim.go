@@ -41,8 +41,10 @@ liveness. A failure prints its seed, the violated property and the command that 
 					opt.Mutations.NoSlotGuard = true
 				case "send-before-persist":
 					opt.Mutations.BroadcastBeforePersist = true
+				case "no-client-order":
+					opt.Mutations.NoClientOrder = true
 				default:
-					return fmt.Errorf("--plant %q: want weak-quorum, no-slot-guard or send-before-persist", p)
+					return fmt.Errorf("--plant %q: want weak-quorum, no-slot-guard, send-before-persist or no-client-order", p)
 				}
 			}
 			out := cmd.OutOrStdout()
@@ -100,7 +102,7 @@ liveness. A failure prints its seed, the violated property and the command that 
 	f.DurationVar(&duration, "duration", 60*time.Second, "virtual time per seed")
 	f.IntVar(&byzantine, "byzantine", -1, "byzantine validators (default: drawn up to f by stake; more is a negative control)")
 	f.StringSliceVar(&behaviours, "behaviour", nil, "restrict byzantine behaviours (equivocate, withhold, garbage, replay, twin, amnesia)")
-	f.StringSliceVar(&plants, "plant", nil, "plant a protocol bug the checkers must catch: weak-quorum, no-slot-guard, send-before-persist")
+	f.StringSliceVar(&plants, "plant", nil, "plant a protocol bug the checkers must catch: weak-quorum, no-slot-guard, send-before-persist, no-client-order")
 	f.BoolVar(&calm, "calm", false, "no crashes, partitions, loss or clock faults")
 	f.IntVar(&parallel, "parallel", runtime.NumCPU(), "seeds run at once")
 	f.IntVar(&replays, "replay-every", 10, "rerun every N-th seed and check its trace hash is identical (0: never)")

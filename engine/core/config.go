@@ -72,6 +72,9 @@ type Mutations struct {
 	NoSlotGuard bool
 	// BroadcastBeforePersist sends an own block before the synced write that must precede it.
 	BroadcastBeforePersist bool
+	// NoClientOrder lets our own transactions into a block without the relayed ones admitted
+	// before them (PROTOCOL.md §2.1's order rule off).
+	NoClientOrder bool
 }
 
 // DefaultMinEpochRounds is the least number of DAG rounds an epoch lasts (PROTOCOL.md §5.1).

@@ -190,6 +190,9 @@ func (c *Core) relayPlan(parents []*types.Block, maxTxs, maxBytes int) (carry []
 	}
 	clearThrough = rs.through
 	for _, f := range rs.waiting {
+		if c.cfg.Mutations.NoClientOrder {
+			break
+		}
 		if !seen(f) && !carried[f] && !c.released(f, reach) {
 			clearThrough = f.seq - 1
 			break

@@ -91,6 +91,7 @@ func TestCheckersCatchPlantedBugs(t *testing.T) {
 		{"quorum of 2f", Options{Powers: []int64{1, 1, 1, 1}, Byzantine: 0, Mutations: core.Mutations{WeakQuorum: true}}, []string{"S1", "S5", "fork-detected"}},
 		{"no one-block-per-slot guard", Options{Byzantine: -1, Behaviours: []string{"equivocate"}, Mutations: core.Mutations{NoSlotGuard: true}}, []string{"S2"}},
 		{"broadcast before persist", Options{Byzantine: 0, Mutations: core.Mutations{BroadcastBeforePersist: true}}, []string{"S2"}},
+		{"no client-order rule", Options{Byzantine: 0, Mutations: core.Mutations{NoClientOrder: true}}, []string{"O1"}},
 		{"f+1 byzantine twins", Options{Validators: 4, Byzantine: 2, Behaviours: []string{"twin"}}, []string{"S1", "S5", "fork-detected"}},
 	}
 	for _, tc := range cases {

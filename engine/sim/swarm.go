@@ -110,6 +110,9 @@ func Replay(res Result, opt Options) string {
 	if opt.Mutations.BroadcastBeforePersist {
 		b.WriteString(" --plant send-before-persist")
 	}
+	if opt.Mutations.NoClientOrder {
+		b.WriteString(" --plant no-client-order")
+	}
 	return b.String()
 }
 
@@ -131,7 +134,9 @@ func (s Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "epochs: %d (summed highest epoch per seed)\n", s.Stats.Epochs)
 	fmt.Fprintf(w, "checked: %d heights (summed lowest honest height per seed), %d transactions submitted, %d acknowledged, %d committed, %d excused (their node crashed before proposing them)\n",
 		s.Stats.Heights, s.Stats.TxsSubmitted, s.Stats.TxsAcknowledged, s.Stats.TxsCommitted, s.Stats.TxsExcused)
-	props := []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7", "L1"}
+	fmt.Fprintf(w, "relay: %d relayed transactions admitted; client order: %d pairs judged, %d excused (owner crashed, held it back, or it was taken over)\n",
+		s.Stats.TxsRelayed, s.Stats.OrderedPairs, s.Stats.OrderedPairsExcused)
+	props := []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7", "O1", "L1"}
 	for p := range s.ViolationsBy {
 		if !contains(props, p) {
 			props = append(props, p)
