@@ -175,6 +175,14 @@ func (s *Switch) writeLoop(p *peer, l *link, gen uint64) {
 				return
 			}
 			framesSincePing++
+			if f.written != nil {
+				// Its sender waits for this message to be on the connection, not in our buffer.
+				if err := bw.Flush(); err != nil {
+					l.close(err)
+					return
+				}
+				close(f.written)
+			}
 			continue
 		}
 		if bw.Buffered() > 0 {

@@ -36,12 +36,16 @@ type chanQueue struct {
 	desc  ChannelDesc
 	stats *channelStats
 	msgs  [][]byte
-	head  int
+	// written holds, beside msgs, a channel to close once the message is on the socket
+	// (nil for most messages: only tryPushWritten asks).
+	written []chan struct{}
+	head    int
 	// bytes counts queued messages plus the one being framed, so the bound
 	// covers everything this queue keeps alive.
-	bytes int
-	cur   []byte
-	off   int
+	bytes      int
+	cur        []byte
+	curWritten chan struct{}
+	off        int
 	// recent is the payload bytes framed lately: every frame adds its bytes,
 	// and decayRecent takes a fifth off every recentDecayInterval, as
 	// CometBFT's MConnection keeps its channels' recently sent counts.
@@ -86,6 +90,28 @@ func (q *sendQueues) tryPush(ch ChannelID, msg []byte) (bool, error) {
 	return true, nil
 }
 
+// tryPushWritten is tryPush, with a channel closed once the whole message has been
+// written to the connection (never, if the peer goes first).
+func (q *sendQueues) tryPushWritten(ch ChannelID, msg []byte) (<-chan struct{}, bool, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	cq, err := q.channel(ch, msg)
+	if err != nil {
+		return nil, false, err
+	}
+	if q.closed {
+		return nil, false, ErrPeerGone
+	}
+	if cq.bytes+len(msg) > cq.desc.SendQueueBytes {
+		cq.stats.drop()
+		return nil, false, nil
+	}
+	written := make(chan struct{})
+	q.pushLocked(cq, msg)
+	cq.written[len(cq.written)-1] = written
+	return written, true, nil
+}
+
 // push queues msg, waiting for room until ctx ends or the peer goes away.
 func (q *sendQueues) push(ctx context.Context, ch ChannelID, msg []byte) error {
 	for {
@@ -127,6 +153,7 @@ func (q *sendQueues) channel(ch ChannelID, msg []byte) (*chanQueue, error) {
 
 func (q *sendQueues) pushLocked(cq *chanQueue, msg []byte) {
 	cq.msgs = append(cq.msgs, msg)
+	cq.written = append(cq.written, nil)
 	cq.bytes += len(msg)
 	cq.stats.queued(1, len(msg))
 	select {
@@ -157,6 +184,9 @@ type outFrame struct {
 	last  bool
 	// total is the message length on the first of several frames, else 0.
 	total int
+	// written, on a message's last frame, is closed by the writer once the frame is on
+	// the connection (tryPushWritten).
+	written chan struct{}
 }
 
 func (q *sendQueues) take(gen uint64) (f outFrame, ok bool, err error) {
@@ -170,11 +200,11 @@ func (q *sendQueues) take(gen uint64) (f outFrame, ok bool, err error) {
 			if cq.head == len(cq.msgs) {
 				continue
 			}
-			cq.cur = cq.msgs[cq.head]
-			cq.msgs[cq.head] = nil
+			cq.cur, cq.curWritten = cq.msgs[cq.head], cq.written[cq.head]
+			cq.msgs[cq.head], cq.written[cq.head] = nil, nil
 			cq.head++
 			if cq.head == len(cq.msgs) {
-				cq.msgs, cq.head = cq.msgs[:0], 0
+				cq.msgs, cq.written, cq.head = cq.msgs[:0], cq.written[:0], 0
 			}
 			cq.off = 0
 		}
@@ -186,6 +216,7 @@ func (q *sendQueues) take(gen uint64) (f outFrame, ok bool, err error) {
 		cq.off = end
 		cq.recent += int64(len(f.chunk))
 		if f.last {
+			f.written = cq.curWritten
 			cq.stats.sent(len(cq.cur))
 			q.releaseLocked(cq)
 		}
@@ -197,7 +228,7 @@ func (q *sendQueues) take(gen uint64) (f outFrame, ok bool, err error) {
 func (q *sendQueues) releaseLocked(cq *chanQueue) {
 	cq.bytes -= len(cq.cur)
 	cq.stats.queued(-1, -len(cq.cur))
-	cq.cur, cq.off = nil, 0
+	cq.cur, cq.curWritten, cq.off = nil, nil, 0
 	close(q.space)
 	q.space = make(chan struct{})
 }
@@ -218,7 +249,7 @@ func (q *sendQueues) close() {
 			cq.bytes -= len(m)
 			cq.stats.queued(-1, -len(m))
 		}
-		cq.msgs, cq.head = nil, 0
+		cq.msgs, cq.written, cq.head = nil, nil, 0
 	}
 	close(q.space)
 	q.space = make(chan struct{})

@@ -298,6 +298,18 @@ func (s *Switch) TrySend(id ID, ch ChannelID, msg []byte) bool {
 	return ok
 }
 
+// TrySendWritten is TrySend, and returns a channel closed once msg has been written to the
+// peer's connection (never, if the link fails first): for a sender that must know its
+// message left this process.
+func (s *Switch) TrySendWritten(id ID, ch ChannelID, msg []byte) (<-chan struct{}, bool) {
+	p := s.peer(id)
+	if p == nil {
+		return nil, false
+	}
+	written, ok, _ := p.q.tryPushWritten(ch, msg)
+	return written, ok
+}
+
 // Send queues msg for one peer, waiting while the channel's queue is full.
 // It fails when the peer is not connected or leaves, when ctx ends, or when
 // the channel is unknown or msg too large. msg must not be modified after.

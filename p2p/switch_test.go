@@ -385,3 +385,30 @@ func TestStopLeavesNoGoroutines(t *testing.T) {
 	}
 	eventually(t, 5*time.Second, "goroutines back to the baseline", func() bool { return runtime.NumGoroutine() <= before })
 }
+
+// TrySendWritten's channel closes once the message is on the connection: behind a backlog
+// of other messages, and not before the peer can read it.
+func TestTrySendWrittenClosesOnceOnTheConnection(t *testing.T) {
+	a, b := startNode(t, nil, nil), startNode(t, nil, nil)
+	connect(t, a, b)
+	for i := range 50 {
+		if !a.sw.TrySend(b.sw.ID(), ChannelTx, make([]byte, 16<<10+i)) {
+			t.Fatal("backlog refused")
+		}
+	}
+	written, ok := a.sw.TrySendWritten(b.sw.ID(), ChannelTx, []byte("tracked"))
+	if !ok {
+		t.Fatal("refused")
+	}
+	select {
+	case <-written:
+	case <-time.After(5 * time.Second):
+		t.Fatal("never reported written")
+	}
+	eventually(t, 5*time.Second, "the tracked message", func() bool {
+		return b.rec.count(func(m received) bool { return string(m.msg) == "tracked" }) == 1
+	})
+	if _, ok := a.sw.TrySendWritten(newKey().ID(), ChannelTx, []byte("x")); ok {
+		t.Fatal("an unknown peer took a message")
+	}
+}

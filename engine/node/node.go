@@ -313,8 +313,15 @@ func (n *Node) CheckTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, e
 	res, err := n.pool.CheckTx(ctx, tx)
 	n.metrics.checkedTx(len(tx), res, err)
 	if err == nil && res.Code == abci.CodeTypeOK {
-		n.relayAdmitted(tx)
+		handoff := n.relayAdmitted(tx)
 		signal(n.txReady)
+		if handoff != nil {
+			select {
+			case <-handoff:
+			case <-ctx.Done():
+			case <-n.done:
+			}
+		}
 	}
 	return res, err
 }

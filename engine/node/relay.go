@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,6 +35,9 @@ const (
 	// under load a batch carries what arrived meanwhile, while at low load a transaction
 	// goes out at once.
 	relayWindow = time.Millisecond
+	// relayHandoffWait bounds how long a client's CheckTx waits for its transaction to be on
+	// the connection to another validator (relayHandoff).
+	relayHandoffWait = 500 * time.Millisecond
 )
 
 // relayer is the node's relay state.
@@ -44,7 +48,10 @@ type relayer struct {
 	outMu   sync.Mutex
 	out     *relay.Outbox
 	kick    chan struct{} // something is in the outbox
-	ready   chan struct{} // the mempool admitted fallbacks the core has not taken
+	// handoffs are the clients' transactions in the outbox whose CheckTx waits for them to
+	// leave this process (closed once they did, or after relayHandoffWait).
+	handoffs []chan struct{}
+	ready    chan struct{} // the mempool admitted fallbacks the core has not taken
 }
 
 type relayIn struct {
@@ -125,20 +132,79 @@ func (n *Node) admitRelayed(ctx context.Context, b relayIn) {
 	}
 }
 
-// relayAdmitted passes on a transaction a client of this node sent (on the RPC goroutine).
-func (n *Node) relayAdmitted(tx []byte) {
-	n.queueRelay(relay.Route(n.relaySelf(), tx, relay.From{}, n.relayPeers()), tx)
+// relayAdmitted passes on a transaction a client of this node sent (on the RPC goroutine),
+// and returns a channel closed once it is on the connection to another validator, or after
+// relayHandoffWait (nil when no validator peer is connected).
+//
+// The client's acknowledgement waits for that handoff: a validator killed right after it
+// acknowledged a transaction would otherwise take the only copy with it (the relay sits in
+// the outbox for up to relayWindow, then in the peer's send queue).
+func (n *Node) relayAdmitted(tx []byte) <-chan struct{} {
+	peers := n.relayPeers()
+	d := relay.Route(n.relaySelf(), tx, relay.From{}, peers)
+	var handoff chan struct{}
+	for _, p := range peers {
+		if p.Validator != nil && slices.Contains(d.To, p.ID) {
+			handoff = make(chan struct{})
+			break
+		}
+	}
+	n.enqueueRelay(d, tx, handoff)
+	return handoff
 }
 
-func (n *Node) queueRelay(d relay.Decision, tx []byte) {
+func (n *Node) queueRelay(d relay.Decision, tx []byte) { n.enqueueRelay(d, tx, nil) }
+
+func (n *Node) enqueueRelay(d relay.Decision, tx []byte, handoff chan struct{}) {
 	if len(d.To) == 0 {
 		return
 	}
 	r := n.relay
 	r.outMu.Lock()
 	r.out.Add(d, tx)
+	if handoff != nil {
+		r.handoffs = append(r.handoffs, handoff)
+	}
 	r.outMu.Unlock()
 	signal(r.kick)
+}
+
+// releaseHandoffs closes a batch's handoffs once every message of it to some validator
+// peer is on that peer's connection (each such peer got every transaction of the batch it
+// was routed), or after relayHandoffWait.
+func releaseHandoffs(handoffs []chan struct{}, writtenByPeer map[string][]<-chan struct{}) {
+	if len(writtenByPeer) == 0 { // no validator peer took the batch: nothing to wait for
+		for _, h := range handoffs {
+			close(h)
+		}
+		return
+	}
+	done := make(chan struct{})
+	var once sync.Once
+	for _, written := range writtenByPeer {
+		go func() {
+			timeout := time.NewTimer(relayHandoffWait)
+			defer timeout.Stop()
+			for _, w := range written {
+				select {
+				case <-w:
+				case <-timeout.C:
+					return
+				case <-done:
+					return
+				}
+			}
+			once.Do(func() { close(done) })
+		}()
+	}
+	select {
+	case <-done:
+	case <-time.After(relayHandoffWait):
+		once.Do(func() { close(done) })
+	}
+	for _, h := range handoffs {
+		close(h)
+	}
 }
 
 // relaySender sends what the outbox holds, until the loop stops.
@@ -151,19 +217,39 @@ func (n *Node) relaySender() {
 		case <-r.kick:
 		}
 		r.outMu.Lock()
-		msgs := r.out.Take()
+		msgs, handoffs := r.out.Take(), r.handoffs
+		r.handoffs = nil
 		r.outMu.Unlock()
+		validators := map[string]bool{}
+		if len(handoffs) > 0 {
+			for _, p := range n.relayPeers() {
+				validators[p.ID] = p.Validator != nil
+			}
+		}
+		writtenByPeer := map[string][]<-chan struct{}{}
 		for _, m := range msgs {
 			bz, err := wire.Encode(wire.TxRelayMessage(m.Owner, m.Txs))
 			if err != nil {
 				n.fail(err)
 				return
 			}
-			if n.sw.TrySend(p2p.ID(m.Peer), p2p.ChannelTx, bz) {
+			var sent bool
+			if validators[m.Peer] {
+				var written <-chan struct{}
+				if written, sent = n.sw.TrySendWritten(p2p.ID(m.Peer), p2p.ChannelTx, bz); sent {
+					writtenByPeer[m.Peer] = append(writtenByPeer[m.Peer], written)
+				}
+			} else {
+				sent = n.sw.TrySend(p2p.ID(m.Peer), p2p.ChannelTx, bz)
+			}
+			if sent {
 				n.metrics.relayed("sent", len(m.Txs))
 			} else {
 				n.metrics.relayed("unsent", len(m.Txs)) // the peer left, or its tx queue is full
 			}
+		}
+		if len(handoffs) > 0 {
+			go releaseHandoffs(handoffs, writtenByPeer)
 		}
 		select {
 		case <-n.done:
