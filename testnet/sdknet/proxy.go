@@ -61,15 +61,22 @@ func (p *abciProxy) accept() {
 		if err != nil {
 			return
 		}
+		// Recorded in the order the node opened them (the dials to the app below may
+		// finish in another): the handshake's Info is on the connection opened before the
+		// consensus one.
+		rec := &connRecord{}
+		p.mu.Lock()
+		p.conns = append(p.conns, rec)
+		p.mu.Unlock()
 		p.wg.Add(1)
-		go p.serve(c)
+		go p.serve(c, rec)
 	}
 }
 
 // serve dials the app (retrying briefly: it may be restarting) and pipes both ways; when
 // either side ends, both are closed, so the node sees its app go away as it would without
 // the proxy.
-func (p *abciProxy) serve(node net.Conn) {
+func (p *abciProxy) serve(node net.Conn, rec *connRecord) {
 	defer p.wg.Done()
 	var app net.Conn
 	var err error
@@ -84,8 +91,7 @@ func (p *abciProxy) serve(node net.Conn) {
 		node.Close()
 		return
 	}
-	rec := &connRecord{}
-	if !p.track(rec, node, app) {
+	if !p.track(node, app) {
 		node.Close()
 		app.Close()
 		return
@@ -110,13 +116,12 @@ func (p *abciProxy) isClosed() bool {
 	return p.closed
 }
 
-func (p *abciProxy) track(rec *connRecord, conns ...net.Conn) bool {
+func (p *abciProxy) track(conns ...net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return false
 	}
-	p.conns = append(p.conns, rec)
 	for _, c := range conns {
 		p.open[c] = struct{}{}
 	}
