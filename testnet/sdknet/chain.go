@@ -53,7 +53,6 @@ type chain struct {
 	base    int
 	net     *localnet.Network
 	nodes   []*node
-	logf    func(string, ...any)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -72,13 +71,13 @@ type node struct {
 
 // newChain writes a fresh genesis and every home in dir (which must exist) and starts
 // nothing yet.
-func newChain(ctx context.Context, b binaries, dir string, opt chainOptions, logf func(string, ...any)) (*chain, error) {
+func newChain(ctx context.Context, b binaries, dir string, opt chainOptions) (*chain, error) {
 	n := opt.validators + opt.fullNodes
 	base, err := freePortBase(n)
 	if err != nil {
 		return nil, err
 	}
-	c := &chain{opt: opt, dir: dir, chainID: "sdk-" + randomHex(3), simd: b.simd, base: base, logf: logf,
+	c := &chain{opt: opt, dir: dir, chainID: "sdk-" + randomHex(3), simd: b.simd, base: base,
 		net: &localnet.Network{Options: localnet.Options{Bin: b.tutti, Dir: dir, Validators: opt.validators, StartingPort: base}}}
 	if _, err := c.simdCmd(ctx, "testnet", "init-files", "--v", fmt.Sprint(opt.validators), "--output-dir", dir,
 		"--chain-id", c.chainID, "--keyring-backend", "test", "--starting-ip-address", "127.0.0.1",

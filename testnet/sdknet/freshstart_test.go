@@ -2,6 +2,7 @@ package sdknet
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -20,7 +21,7 @@ func TestFreshStarts(t *testing.T) {
 	var total time.Duration
 	for k := range freshStarts {
 		start := time.Now()
-		if !t.Run("", func(t *testing.T) { freshStart(t) }) {
+		if !t.Run(fmt.Sprintf("start%d", k+1), freshStart) {
 			t.Fatalf("fresh start %d failed", k+1)
 		}
 		d := time.Since(start)

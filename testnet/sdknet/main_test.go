@@ -85,7 +85,7 @@ func newTestChain(t *testing.T, opt chainOptions) *chain {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := newChain(context.Background(), bins, dir, opt, t.Logf)
+	c, err := newChain(context.Background(), bins, dir, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func sharedChain(t *testing.T) *chain {
 			return
 		}
 		start := time.Now()
-		c, err := newChain(context.Background(), bins, shared.dir, chainOptions{validators: sharedValidators, fullNodes: 1}, t.Logf)
+		c, err := newChain(context.Background(), bins, shared.dir, chainOptions{validators: sharedValidators, fullNodes: 1})
 		if err != nil {
 			shared.err = err
 			return
