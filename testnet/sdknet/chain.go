@@ -167,7 +167,7 @@ func (c *chain) writeConfigs(nd *node, ids []cmtp2p.ID) error {
 	cfg.RPC.ListenAddress = "tcp://" + c.addr(nd.index, localnet.RPCOffset)
 	cfg.P2P.AllowDuplicateIP = true
 	cfg.Consensus.MaxEmptyBlockInterval = config.Duration(idleBlockInterval)
-	cfg.Instrumentation.Prometheus = false
+	cfg.Instrumentation.Prometheus = true // the relay counters, for the reports
 	cfg.Instrumentation.PrometheusListenAddr = c.addr(nd.index, localnet.MetricsOffset)
 	var peers []string
 	for j := range c.opt.validators {

@@ -115,6 +115,14 @@ func TestRelayRoundRobin(t *testing.T) {
 		t.Fatal(err)
 	}
 	tx = txs[relayTransfers+1]
+	survivors := []int{}
+	countsBefore := map[int]map[string]float64{}
+	for i := range c.nodes {
+		if i != relayKilled {
+			survivors = append(survivors, i)
+			countsBefore[i], _ = c.relayCounts(ctx, i)
+		}
+	}
 	res, err = rpcBroadcastSync(ctx, c.rpc(relayKilled), tx)
 	markFault(fmt.Sprintf("node %d killed by TestRelayRoundRobin", relayKilled))
 	c.killNode(relayKilled)
@@ -125,14 +133,14 @@ func TestRelayRoundRobin(t *testing.T) {
 	// Where the transfer is, for the report if it never commits.
 	time.Sleep(500 * time.Millisecond)
 	var where []string
-	for i := range c.nodes {
-		if i == relayKilled {
-			continue
-		}
+	for _, i := range survivors {
 		held, size, err := mempoolHolds(ctx, c.rpc(i), tx)
 		h, _ := rpcHeight(ctx, c.rpc(i))
-		where = append(where, fmt.Sprintf("node %d at height %d: mempool of %d holds it: %v (%v)", i, h, size, held, err))
+		after, _ := c.relayCounts(ctx, i)
+		where = append(where, fmt.Sprintf("node %d at height %d: mempool of %d holds it: %v (%v), relay counters since the send: %s",
+			i, h, size, held, err, countsDelta(countsBefore[i], after)))
 	}
+	t.Logf("0.5 s after the kill: %s", strings.Join(where, "; "))
 	got, err = waitTx(ctx, c.rpc(0), txHash(tx), 60*time.Second)
 	if err != nil {
 		t.Fatalf("transfer acknowledged by node %d, then killed: %v; 0.5 s after the kill: %s", relayKilled, err, strings.Join(where, "; "))
@@ -142,4 +150,13 @@ func TestRelayRoundRobin(t *testing.T) {
 	}
 	t.Logf("transfer acknowledged by node %d, killed right after, committed at height %d, %v after the kill",
 		relayKilled, got.Height, time.Since(killedAt).Round(time.Millisecond))
+}
+
+// countsDelta writes what changed between two readings of a node's relay counters.
+func countsDelta(before, after map[string]float64) string {
+	var out []string
+	for _, status := range []string{"admitted", "refused", "limited", "dropped", "sent", "unsent"} {
+		out = append(out, fmt.Sprintf("%s +%v", status, after[status]-before[status]))
+	}
+	return strings.Join(out, ", ")
 }
