@@ -1,27 +1,40 @@
 package sdknet
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
 	"time"
 )
 
-// signingInfo is one entry of `simd q slashing signing-infos`.
+// signingInfo is one entry of `simd q slashing signing-infos`. The CLI writes protobuf
+// JSON, which leaves out fields at their zero value: a missed_blocks_counter of 0 is
+// absent. Unknown fields are refused, so a renamed counter cannot read as 0.
 type signingInfo struct {
 	Address             string `json:"address"`
-	MissedBlocksCounter int64s `json:"missed_blocks_counter"`
-	Tombstoned          bool   `json:"tombstoned"`
+	StartHeight         int64s `json:"start_height"`
+	IndexOffset         int64s `json:"index_offset"`
 	JailedUntil         string `json:"jailed_until"`
+	Tombstoned          bool   `json:"tombstoned"`
+	MissedBlocksCounter int64s `json:"missed_blocks_counter"`
 }
 
 func (c *chain) signingInfos(ctx context.Context, i int) ([]signingInfo, error) {
-	var r struct {
-		Info []signingInfo `json:"info"`
-	}
-	if err := c.queryJSON(ctx, i, &r, "slashing", "signing-infos"); err != nil {
+	b, err := c.simdCmd(ctx, "q", "slashing", "signing-infos", "--node", c.nodeFlag(i), "-o", "json")
+	if err != nil {
 		return nil, err
+	}
+	var r struct {
+		Info       []signingInfo   `json:"info"`
+		Pagination json.RawMessage `json:"pagination"`
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&r); err != nil {
+		return nil, fmt.Errorf("q slashing signing-infos: %v: %.500s", err, b)
 	}
 	return r.Info, nil
 }

@@ -46,6 +46,10 @@ func TestHealthy150(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h, err := rpcHeight(ctx, c.rpc(0))
+	if err != nil {
+		t.Fatal(err)
+	}
 	infos, err := c.signingInfos(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +61,13 @@ func TestHealthy150(t *testing.T) {
 		if in.MissedBlocksCounter != 0 || maxMissed[in.Address] != 0 || in.Tombstoned {
 			t.Errorf("%s: missed_blocks_counter %d now, at most %d in %d samples since genesis, tombstoned %v; want 0 throughout",
 				in.Address, in.MissedBlocksCounter, maxMissed[in.Address], samples, in.Tombstoned)
+		}
+		// x/slashing moves index_offset on for every height whose last commit lists the
+		// validator (from height 2 on), signed or not: a validator left out of
+		// decided_last_commit would never count as missing, but would fall behind here.
+		if int64(in.IndexOffset) < h-1-int64(in.StartHeight) {
+			t.Errorf("%s: index_offset %d at height %d or later (start height %d): x/slashing did not see it in every height's last commit",
+				in.Address, in.IndexOffset, h, in.StartHeight)
 		}
 	}
 	t.Logf("missed_blocks_counter per validator, the highest of %d samples (window %d): %v", samples, window, maxMissed)
