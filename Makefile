@@ -8,26 +8,34 @@ PROTO_GEN     := github.com/cosmos/gogoproto/protoc-gen-gocosmos@v1.7.2
 # Packages whose tests are too slow under the race detector on 2 cores run without it.
 TEST_FLAGS    ?= -race -timeout 20m
 
-.PHONY: all build test unit sim lint proto bench localnet clean
+.PHONY: all build test unit sim sdk lint proto bench localnet clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/tutti ./cmd/tutti
 
-# The whole suite CI runs: lint, every package's tests with the race detector, then the
-# simulator's CI tier (500 swarm seeds and every planted bug) at full speed.
-test: lint unit sim
+# The whole suite CI runs: lint, every package's tests with the race detector, the
+# simulator's CI tier (500 swarm seeds and every planted bug) at full speed, then a Cosmos
+# SDK chain under Tutti.
+test: lint unit sim sdk
 
 # The simulator runs single-threaded on virtual time; under the race detector it runs its
-# quick tests only, and its seed tiers run below without it.
+# quick tests only, and its seed tiers run below without it. The SDK chain's tests run in
+# sdk.
 unit:
-	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v /engine/sim$$)
+	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v -e /engine/sim$$ -e /testnet/sdknet$$)
 	$(GO) test $(TEST_FLAGS) -run 'TestSameSeedSameTrace|TestFaultFreeRunCommitsEverything|TestReplayCommand' ./engine/sim/
 
 SIM_SEEDS ?= 500
 sim:
 	TUTTI_SIM_SEEDS=$(SIM_SEEDS) $(GO) test -count=1 -timeout 20m -v -run 'TestSwarm|TestCheckersCatchPlantedBugs|TestExternal|TestLedger|TestRegressionSeeds|TestCometBFTE2E' ./engine/sim/
+
+# A Cosmos SDK chain (simd v0.50, testnet/simd) as the external app of 4 Tutti validators
+# (testnet/sdknet): fresh starts, simd's CLI, liveness, relay, delegation, a killed app.
+# The first run builds simd into ${TUTTI_CACHE_DIR:-~/.cache/tutti} (about 5 minutes).
+sdk:
+	TUTTI_SDK_TEST=1 $(GO) test -count=1 -timeout 30m -v ./testnet/sdknet/
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
