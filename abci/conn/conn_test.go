@@ -99,15 +99,7 @@ func TestExternalABCICLIOverSocket(t *testing.T) {
 	}
 	defer func() { _ = app.Process.Kill(); _, _ = app.Process.Wait() }()
 
-	creator, err := Creator(addr, "socket", t.TempDir(), Builtins)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Open(creator, addr, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := openRemote(t, addr)
 	exerciseKVStore(t, c)
 
 	if err := app.Process.Kill(); err != nil {
