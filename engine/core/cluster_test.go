@@ -43,10 +43,14 @@ type cluster struct {
 	sets    [][2][]types.Validator
 	updates map[int64][]ValidatorUpdate
 
-	observe    func(node int, a Action)                // sees every action before it runs
-	drop       func(from, to int, m wire.Message) bool // nil: the network loses nothing
-	onHalt     func(node int, reason string)           // nil: a halt fails the test
-	corruptApp int                                     // node whose app hashes differ (-1: none)
+	observe        func(node int, a Action)                // sees every action before it runs
+	drop           func(from, to int, m wire.Message) bool // nil: the network loses nothing
+	onHalt         func(node int, reason string)           // nil: a halt fails the test
+	corruptApp     int                                     // node whose app hashes differ (-1: none)
+	corruptResults int                                     // node whose results hashes differ (-1: none)
+	// holdResults[i]: node i's app returns nothing for now (its execution lags the cut);
+	// what it executed meanwhile comes back once released.
+	holdResults map[int]bool
 }
 
 type envelope struct {
@@ -98,7 +102,8 @@ func newWeightedCluster(t testing.TB, powers []int64, seed uint64, mutate func(*
 	cl := &cluster{t: t, n: n, signers: signers, now: time.UnixMilli(1_700_000_000_000),
 		rng: rand.New(rand.NewPCG(seed, 7)), timers: make([]map[TimerKind]SetTimer, n),
 		pending: make([][]ExecutionResult, n), resultAt: make([][]time.Time, n), execDelay: map[int]time.Duration{}, blocks: make([][]order.ABCIBlock, n),
-		appHash: make([][]byte, n), crashed: map[int]bool{}, equiv: map[int]bool{}, corruptApp: -1}
+		appHash: make([][]byte, n), crashed: map[int]bool{}, equiv: map[int]bool{}, corruptApp: -1,
+		corruptResults: -1, holdResults: map[int]bool{}}
 	cl.initSets(com.Validators)
 	for i := 0; i < n; i++ {
 		cfg := testConfig(com)
@@ -217,7 +222,11 @@ func (cl *cluster) run(i int, a Action) {
 			done = cl.resultAt[i][n-1].Add(cl.execDelay[i]) // the app executes one height at a time
 		}
 		cl.resultAt[i] = append(cl.resultAt[i], done)
-		cl.pending[i] = append(cl.pending[i], ExecutionResult{Height: a.Block.Height, AppHash: cl.appHash[i],
+		var results []byte
+		if i == cl.corruptResults {
+			results = []byte("different results")
+		}
+		cl.pending[i] = append(cl.pending[i], ExecutionResult{Height: a.Block.Height, AppHash: cl.appHash[i], ResultsHash: results,
 			NextValidatorsHash: types.ValidatorSetHash(after), NextValidators: after,
 			ValidatorUpdates: cl.updates[a.Block.Height]})
 	case Halt:
@@ -247,7 +256,7 @@ func (cl *cluster) equivocate(i int, b *types.Block) {
 func (cl *cluster) tick() {
 	cl.now = cl.now.Add(5 * time.Millisecond)
 	for i := 0; i < cl.n; i++ {
-		for len(cl.pending[i]) > 0 && !cl.resultAt[i][0].After(cl.now) {
+		for len(cl.pending[i]) > 0 && !cl.resultAt[i][0].After(cl.now) && !cl.holdResults[i] {
 			r := cl.pending[i][0]
 			cl.pending[i], cl.resultAt[i] = cl.pending[i][1:], cl.resultAt[i][1:]
 			cl.step(i, r)

@@ -57,24 +57,28 @@ func (c *Core) tryCommit() {
 	}
 }
 
-// forkCheckWindow is how many heights back our own and the quorum's app hashes are kept
-// waiting for each other.
+// forkCheckWindow is how many heights our own hashes wait for the quorum's, and the
+// quorum's for a height we will not execute (one executed before a restart).
+//
+// Our hashes of height h wait only for block h+1's cut, which comes a few heights after
+// our execution at most: execution never runs ahead of the cut. The quorum's wait for our
+// execution however far it lags (the runtime bounds that lag): pruning them by the cut's
+// height would leave an app that lags and forks unchecked.
 const forkCheckWindow = 16
 
+// resultHashes are what the fork check compares for a height.
+type resultHashes struct {
+	app, results []byte
+}
+
 // deliver hands an ABCI block to the runtime after recording the commit progress, and
-// checks our own app hash against the quorum's.
+// checks our own hashes against the quorum's.
 func (c *Core) deliver(b order.ABCIBlock) {
 	c.lastHeight = b.Height
 	if b.Height > c.cfg.Cut.InitialHeight {
 		prev := b.Height - 1
-		c.quorumAppHash[prev] = b.AppHash
+		c.quorumResult[prev] = resultHashes{app: b.AppHash, results: b.LastResultsHash}
 		c.checkFork(prev)
-		// Heights this old can no longer meet both sides of the check.
-		for h := range c.quorumAppHash {
-			if h+forkCheckWindow < prev {
-				delete(c.quorumAppHash, h)
-			}
-		}
 		for h := range c.executed {
 			if h+forkCheckWindow < prev {
 				delete(c.executed, h)
@@ -100,7 +104,13 @@ func (c *Core) executedBlock(r ExecutionResult) {
 	}
 	c.attestation = &types.Attestation{ChainID: c.cfg.ChainID, Height: r.Height, BlockHash: hash,
 		AppHash: r.AppHash, ResultsHash: r.ResultsHash, NextValidatorsHash: r.NextValidatorsHash}
-	c.executed[r.Height] = r.AppHash
+	c.executed[r.Height] = resultHashes{app: r.AppHash, results: r.ResultsHash}
+	c.executedThrough = max(c.executedThrough, r.Height)
+	for h := range c.quorumResult {
+		if h+forkCheckWindow < c.executedThrough {
+			delete(c.quorumResult, h) // executed before a restart: never compared here
+		}
+	}
 	for h := range c.deliveredHash {
 		if h < r.Height {
 			delete(c.deliveredHash, h)
@@ -122,18 +132,23 @@ func (c *Core) recordNextValidators(r ExecutionResult) {
 	}
 }
 
-// checkFork halts when our app hash for a height differs from the one quorum stake attested.
+// checkFork halts when our app hash or results hash for a height differs from the one
+// quorum stake attested.
 func (c *Core) checkFork(h int64) {
 	mine, ok1 := c.executed[h]
-	theirs, ok2 := c.quorumAppHash[h]
+	theirs, ok2 := c.quorumResult[h]
 	if !ok1 || !ok2 {
 		return
 	}
 	delete(c.executed, h)
-	delete(c.quorumAppHash, h)
-	if string(mine) != string(theirs) {
+	delete(c.quorumResult, h)
+	switch {
+	case string(mine.app) != string(theirs.app):
 		c.halt(fmt.Sprintf("app hash fork at height %d: ours %s, quorum attested %s", h,
-			hex.EncodeToString(mine), hex.EncodeToString(theirs)))
+			hex.EncodeToString(mine.app), hex.EncodeToString(theirs.app)))
+	case string(mine.results) != string(theirs.results):
+		c.halt(fmt.Sprintf("results hash fork at height %d: ours %s, quorum attested %s", h,
+			hex.EncodeToString(mine.results), hex.EncodeToString(theirs.results)))
 	}
 }
 

@@ -60,10 +60,11 @@ type Core struct {
 	servedFromStorage uint64
 
 	// ABCI bookkeeping.
-	deliveredHash   map[int64][]byte // height -> block hash, until we attest it
-	executed        map[int64][]byte // height -> our app hash, until the quorum is known
-	quorumAppHash   map[int64][]byte // height -> app hash attested by quorum stake
-	suppressThrough int64            // heights already delivered before a restart
+	deliveredHash   map[int64][]byte       // height -> block hash, until we attest it
+	executed        map[int64]resultHashes // height -> our hashes, until the quorum's are known
+	quorumResult    map[int64]resultHashes // height -> hashes attested by quorum stake, until we executed it
+	executedThrough int64                  // highest height the app executed
+	suppressThrough int64                  // heights already delivered before a restart
 	lastHeight      int64
 	nextValidators  map[int64][]types.Validator // height -> set of height+2, as we executed it
 
@@ -102,8 +103,8 @@ func New(cfg Config, self int, signer types.Signer, verifier types.Verifier) (*C
 			NoSlotGuard: cfg.Mutations.NoSlotGuard}, d),
 		cutter:       order.NewCutter(cfg.Cut, cfg.Epoch.Committee, cfg.Epoch.Number, cfg.Epoch.StartRound, cfg.Epoch.GenesisTimeMs),
 		lastOwnRound: cfg.Epoch.StartRound, included: make([]uint64, cfg.Epoch.Committee.Size()), ownOrdered: map[uint64]bool{}, syncPeer: -1, syncLastPeer: -1,
-		missing: map[types.Ref]int{}, deliveredHash: map[int64][]byte{}, executed: map[int64][]byte{},
-		quorumAppHash: map[int64][]byte{}, nextValidators: map[int64][]types.Validator{}}
+		missing: map[types.Ref]int{}, deliveredHash: map[int64][]byte{}, executed: map[int64]resultHashes{},
+		quorumResult: map[int64]resultHashes{}, nextValidators: map[int64][]types.Validator{}}
 	return c, nil
 }
 

@@ -2,6 +2,8 @@ package core
 
 import (
 	"bytes"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,5 +188,53 @@ func TestGenesisRoundZeroIsRefused(t *testing.T) {
 	cfg.Epoch.StartRound = 0
 	if _, err := New(cfg, 0, signers[0], types.Ed25519Verifier{}); err == nil {
 		t.Fatal("a genesis round of 0 was accepted: every round-1 block would then lack its genesis parents")
+	}
+}
+
+// A node whose app forks while its execution lags the cut by 40 heights halts at the first
+// height it executes: the quorum's hashes wait for its execution however far it lags. The
+// same for a fork of the results hash alone.
+func TestForkHaltsWhateverTheExecutionLag(t *testing.T) {
+	const lag = 40
+	for _, tc := range []struct {
+		name   string
+		fork   func(cl *cluster)
+		reason string
+	}{
+		{"app hash", func(cl *cluster) { cl.corruptApp = 1 }, "app hash fork at height"},
+		{"results hash", func(cl *cluster) { cl.corruptResults = 1 }, "results hash fork at height"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := newCluster(t, 4, 7, func(c *Config) { c.Cut.TargetIntervalMs = 20 })
+			tc.fork(cl)
+			var halted []string
+			cl.onHalt = func(i int, reason string) { halted = append(halted, fmt.Sprintf("node %d: %s", i, reason)) }
+			cl.holdResults[1] = true
+			for i := 0; i < cl.n; i++ {
+				cl.step(i, Restart{})
+			}
+			for k := 0; k < 20_000 && len(cl.pending[1]) < lag; k++ {
+				if cl.now.UnixMilli()%50 == 0 {
+					cl.offerTxs(3)
+				}
+				cl.tick()
+			}
+			if len(cl.pending[1]) < lag {
+				t.Fatalf("node 1's execution lags by %d heights only", len(cl.pending[1]))
+			}
+			if len(halted) > 0 {
+				t.Fatalf("halted before executing anything: %v", halted)
+			}
+			firstHeld := cl.pending[1][0].Height
+			cl.holdResults[1] = false
+			for k := 0; k < 200 && len(halted) == 0; k++ {
+				cl.tick()
+			}
+			want := fmt.Sprintf("node 1: %s %d:", tc.reason, firstHeld)
+			if len(halted) != 1 || !strings.HasPrefix(halted[0], want) {
+				t.Fatalf("halts %q, want one starting %q", halted, want)
+			}
+			t.Logf("lag %d heights: %s", lag, halted[0])
+		})
 	}
 }

@@ -38,7 +38,8 @@ func newEpochCluster(t *testing.T, n, m int, seed uint64, mutate func(*Config)) 
 	cl := &cluster{t: t, n: n, signers: signers, now: time.UnixMilli(1_700_000_000_000),
 		rng: rand.New(rand.NewPCG(seed, 7)), timers: make([]map[TimerKind]SetTimer, n),
 		pending: make([][]ExecutionResult, n), resultAt: make([][]time.Time, n), execDelay: map[int]time.Duration{}, blocks: make([][]order.ABCIBlock, n),
-		appHash: make([][]byte, n), crashed: map[int]bool{}, equiv: map[int]bool{}, corruptApp: -1}
+		appHash: make([][]byte, n), crashed: map[int]bool{}, equiv: map[int]bool{}, corruptApp: -1,
+		corruptResults: -1, holdResults: map[int]bool{}}
 	cl.initSets(com.Validators)
 	watched := make([]*watchedSigner, n)
 	for i := 0; i < n; i++ {
