@@ -31,16 +31,24 @@ func guard[Req, Res any](g *guarded, ctx context.Context, call func(context.Cont
 		done <- outcome[Res]{v, err}
 	}()
 	var zero Res
+	finish := func(o outcome[Res]) (Res, error) {
+		if o.err != nil && g.Client.Error() != nil {
+			// The client stopped on a broken connection (it records why before it stops):
+			// say so, naming the app, rather than pass on its bare read error.
+			return zero, g.describe()
+		}
+		return o.value, o.err
+	}
 	select {
 	case o := <-done:
-		return o.value, o.err
+		return finish(o)
 	case <-ctx.Done():
 		return zero, ctx.Err()
 	case <-g.Quit():
 		// A response that made it before the connection closed still counts.
 		select {
 		case o := <-done:
-			return o.value, o.err
+			return finish(o)
 		default:
 		}
 		return zero, g.describe()
