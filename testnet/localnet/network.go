@@ -25,7 +25,7 @@ import (
 // base+10i+1 and metrics on base+10i+4; the offsets in between are free for tools that run
 // something beside each node (the e2e runner's external apps).
 const (
-	portStride    = 10
+	PortStride    = 10
 	P2POffset     = 0
 	RPCOffset     = 1
 	MetricsOffset = 4
@@ -135,7 +135,7 @@ func (n *Network) RPC(i int) string {
 
 // Port is node i's port at offset in the layout (P2POffset, RPCOffset, MetricsOffset, or
 // a free offset below 10).
-func (n *Network) Port(i, offset int) int { return n.StartingPort + portStride*i + offset }
+func (n *Network) Port(i, offset int) int { return n.StartingPort + PortStride*i + offset }
 
 // RPCs are every node's RPC address.
 func (n *Network) RPCs() []string {
@@ -401,10 +401,11 @@ func (n *Network) WaitHeight(ctx context.Context, h int64, within time.Duration)
 	}
 }
 
-// FreePortBase finds a base port P such that every port an n-node network uses
-// (P+10i .. P+10i+4) is free on loopback now, starting the search at from.
+// FreePortBase finds a base port P such that every port of an n-node network's layout
+// (P+10i .. P+10i+9, the tools' offsets included) is free on loopback now, starting the
+// search at from.
 func FreePortBase(from, n int) (int, error) {
-	for base := from; base+portStride*n < 65535; base += 97 {
+	for base := from; base+PortStride*n < 65535; base += 97 {
 		if portsFree(base, n) {
 			return base, nil
 		}
@@ -414,14 +415,12 @@ func FreePortBase(from, n int) (int, error) {
 
 // PortsFree says whether the ports of an n-node network at base are free now.
 func portsFree(base, n int) bool {
-	for i := range n {
-		for _, off := range []int{P2POffset, RPCOffset, MetricsOffset} {
-			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+portStride*i+off))
-			if err != nil {
-				return false
-			}
-			ln.Close()
+	for p := base; p < base+PortStride*n; p++ {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			return false
 		}
+		ln.Close()
 	}
 	return true
 }

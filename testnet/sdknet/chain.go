@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,7 +25,6 @@ const (
 	appOffset   = 6 // simd's ABCI socket
 	proxyOffset = 7 // the recording proxy in front of it
 	grpcOffset  = 8 // simd's gRPC (the CLI's simulate and the Tx service)
-	portStride  = 10
 )
 
 // idleBlockInterval is the chains' max_empty_block_interval (a chain rule, the same on
@@ -185,7 +182,7 @@ func (c *chain) writeConfigs(nd *node, ids []cmtp2p.ID) error {
 	return setTOML(filepath.Join(nd.simdHome, "config", "config.toml"), "rpc", "laddr", c.nodeFlag(nd.index))
 }
 
-func (c *chain) port(i, offset int) int { return c.base + portStride*i + offset }
+func (c *chain) port(i, offset int) int { return c.base + localnet.PortStride*i + offset }
 
 func (c *chain) addr(i, offset int) string {
 	return fmt.Sprintf("127.0.0.1:%d", c.port(i, offset))
@@ -292,34 +289,15 @@ func (c *chain) simdCmd(ctx context.Context, args ...string) ([]byte, error) {
 	return []byte(stdout.String()), nil
 }
 
-// freePortBase picks a base below the ephemeral range (so the nodes' own outgoing
-// connections cannot take one of its ports) with every port of n nodes free now, from a
-// random start so that runs beside each other rarely meet.
+// freePortBase searches for a base with every port of n nodes free now, from a random
+// start well below the ephemeral range (so the nodes' own outgoing connections rarely take
+// one of its ports) so that runs beside each other rarely meet.
 func freePortBase(n int) (int, error) {
-	const low, high = 20000, 32000
-	span := high - low - portStride*n
-	start, err := rand.Int(rand.Reader, big.NewInt(int64(span)))
+	start, err := rand.Int(rand.Reader, big.NewInt(10000))
 	if err != nil {
 		return 0, err
 	}
-	for k := 0; k < span; k += 97 {
-		base := low + (int(start.Int64())+k)%span
-		if portsFree(base, n) {
-			return base, nil
-		}
-	}
-	return 0, errors.New("sdknet: no free range of ports")
-}
-
-func portsFree(base, n int) bool {
-	for p := base; p < base+portStride*n; p++ {
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			return false
-		}
-		ln.Close()
-	}
-	return true
+	return localnet.FreePortBase(20000+int(start.Int64()), n)
 }
 
 func randomHex(n int) string {
