@@ -43,8 +43,10 @@ liveness. A failure prints its seed, the violated property and the command that 
 					opt.Mutations.BroadcastBeforePersist = true
 				case "no-client-order":
 					opt.Mutations.NoClientOrder = true
+				case "no-time-hold":
+					opt.Mutations.NoTimeHold = true
 				default:
-					return fmt.Errorf("--plant %q: want weak-quorum, no-slot-guard, send-before-persist or no-client-order", p)
+					return fmt.Errorf("--plant %q: want weak-quorum, no-slot-guard, send-before-persist, no-client-order or no-time-hold", p)
 				}
 			}
 			out := cmd.OutOrStdout()
@@ -101,8 +103,8 @@ liveness. A failure prints its seed, the violated property and the command that 
 	f.IntVar(&nodes, "nodes", 0, "validators (default: drawn from 4, 7, 10 per seed)")
 	f.DurationVar(&duration, "duration", 60*time.Second, "virtual time per seed")
 	f.IntVar(&byzantine, "byzantine", -1, "byzantine validators (default: drawn up to f by stake; more is a negative control)")
-	f.StringSliceVar(&behaviours, "behaviour", nil, "restrict byzantine behaviours (equivocate, withhold, garbage, replay, twin, amnesia)")
-	f.StringSliceVar(&plants, "plant", nil, "plant a protocol bug the checkers must catch: weak-quorum, no-slot-guard, send-before-persist, no-client-order")
+	f.StringSliceVar(&behaviours, "behaviour", nil, "restrict byzantine behaviours (equivocate, withhold, garbage, replay, twin, amnesia, clock-ahead, clock-behind)")
+	f.StringSliceVar(&plants, "plant", nil, "plant a protocol bug the checkers must catch: weak-quorum, no-slot-guard, send-before-persist, no-client-order, no-time-hold")
 	f.BoolVar(&calm, "calm", false, "no crashes, partitions, loss or clock faults")
 	f.IntVar(&parallel, "parallel", runtime.NumCPU(), "seeds run at once")
 	f.IntVar(&replays, "replay-every", 10, "rerun every N-th seed and check its trace hash is identical (0: never)")

@@ -172,7 +172,10 @@ min_epoch_rounds = {{.Consensus.MinEpochRounds}}
 # at the next block. 0 closes blocks at once.
 straggler_wait = {{q (print .Consensus.StragglerWait.D)}}
 
-# Blocks stamped further in the future than this are held back until their time, not rejected.
+# A DAG block stamped further ahead of this node's clock than this waits, unreferenced, until
+# the clock catches up (it is delayed, never rejected). It bounds how far ahead of honest
+# clocks block time can run: up to a third of the stake stamping blocks a year ahead moves
+# block time by at most this much.
 max_forward_time_drift = {{q (print .Consensus.MaxForwardTimeDrift.D)}}
 
 [tx_index]

@@ -99,7 +99,7 @@ func (c *Config) Validate() error {
 	}
 	positive(bad, "consensus.min_epoch_rounds", int64(c.Consensus.MinEpochRounds))
 	nonNegativeDuration(bad, "consensus.straggler_wait", c.Consensus.StragglerWait)
-	nonNegativeDuration(bad, "consensus.max_forward_time_drift", c.Consensus.MaxForwardTimeDrift)
+	positiveDuration(bad, "consensus.max_forward_time_drift", c.Consensus.MaxForwardTimeDrift)
 
 	if c.TxIndex.Indexer != "kv" && c.TxIndex.Indexer != "null" {
 		bad("tx_index.indexer", "%q must be \"kv\" or \"null\"", c.TxIndex.Indexer)

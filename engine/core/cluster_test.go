@@ -51,6 +51,9 @@ type cluster struct {
 	// holdResults[i]: node i's app returns nothing for now (its execution lags the cut);
 	// what it executed meanwhile comes back once released.
 	holdResults map[int]bool
+	// skew[i] is how far node i's clock is from the cluster's (every input it gets and
+	// every timer it sets is read on its own clock).
+	skew map[int]time.Duration
 }
 
 type envelope struct {
@@ -103,7 +106,7 @@ func newWeightedCluster(t testing.TB, powers []int64, seed uint64, mutate func(*
 		rng: rand.New(rand.NewPCG(seed, 7)), timers: make([]map[TimerKind]SetTimer, n),
 		pending: make([][]ExecutionResult, n), resultAt: make([][]time.Time, n), execDelay: map[int]time.Duration{}, blocks: make([][]order.ABCIBlock, n),
 		appHash: make([][]byte, n), crashed: map[int]bool{}, equiv: map[int]bool{}, corruptApp: -1,
-		corruptResults: -1, holdResults: map[int]bool{}}
+		corruptResults: -1, holdResults: map[int]bool{}, skew: map[int]time.Duration{}}
 	cl.initSets(com.Validators)
 	for i := 0; i < n; i++ {
 		cfg := testConfig(com)
@@ -170,7 +173,7 @@ func (cl *cluster) step(i int, in Input) {
 	if cl.crashed[i] {
 		return
 	}
-	for _, a := range cl.cores[i].Step(cl.now, in) {
+	for _, a := range cl.cores[i].Step(cl.clock(i), in) {
 		cl.run(i, a)
 	}
 }
@@ -252,6 +255,9 @@ func (cl *cluster) equivocate(i int, b *types.Block) {
 	}
 }
 
+// clock is node i's clock reading.
+func (cl *cluster) clock(i int) time.Time { return cl.now.Add(cl.skew[i]) }
+
 // tick advances virtual time by 5ms, delivering due messages, timers and execution results.
 func (cl *cluster) tick() {
 	cl.now = cl.now.Add(5 * time.Millisecond)
@@ -262,7 +268,7 @@ func (cl *cluster) tick() {
 			cl.step(i, r)
 		}
 		for k, tm := range cl.timers[i] {
-			if !tm.At.After(cl.now) {
+			if !tm.At.After(cl.clock(i)) {
 				delete(cl.timers[i], k)
 				cl.step(i, TimerFired{Kind: tm.Kind, Round: tm.Round})
 			}

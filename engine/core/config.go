@@ -38,6 +38,9 @@ type Config struct {
 	// (its genesis round is the closing leader's round + MaxUncommittedRounds + 1). Every
 	// node must use the same value.
 	MaxUncommittedRounds uint64
+	// MaxForwardTimeDrift: a block stamped more than this ahead of our clock waits outside
+	// the DAG until our clock catches up (hold.go); 0 means DefaultMaxForwardTimeDrift.
+	MaxForwardTimeDrift time.Duration
 	// ResyncInterval: how often a validator that has not proposed since the last check
 	// re-sends its latest block and re-asks for missing ones; 0 means 2 × LeaderTimeout.
 	ResyncInterval time.Duration
@@ -75,6 +78,9 @@ type Mutations struct {
 	// NoClientOrder lets our own transactions into a block without the relayed ones admitted
 	// before them (PROTOCOL.md §2.1's order rule off).
 	NoClientOrder bool
+	// NoTimeHold admits blocks stamped however far ahead of our clock (PROTOCOL.md §4.2's
+	// hold off), so a validator whose clock runs ahead moves block time.
+	NoTimeHold bool
 }
 
 // DefaultMinEpochRounds is the least number of DAG rounds an epoch lasts (PROTOCOL.md §5.1).
@@ -90,6 +96,11 @@ const DefaultMinEpochRounds = 50
 // quorum's, and a validator that stopped costs it once. Like CometBFT's timeout_commit,
 // which collects precommits beyond the first two thirds.
 const DefaultStragglerWait = 250 * time.Millisecond
+
+// DefaultMaxForwardTimeDrift is how far ahead of our clock a block may be stamped and still
+// be referenced at once: well above the skew of NTP-synchronised clocks, well below what
+// would matter to an app reading block time.
+const DefaultMaxForwardTimeDrift = 500 * time.Millisecond
 
 // DefaultConfig fills the tunables with the values the design starts from.
 func DefaultConfig(chainID string, epoch types.Epoch) Config {
@@ -149,6 +160,9 @@ func (c *Config) check() error {
 	}
 	if c.SyncGapRounds == 0 {
 		c.SyncGapRounds = 10
+	}
+	if c.MaxForwardTimeDrift <= 0 {
+		c.MaxForwardTimeDrift = DefaultMaxForwardTimeDrift
 	}
 	if c.ResyncInterval <= 0 {
 		c.ResyncInterval = 2 * c.LeaderTimeout

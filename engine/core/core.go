@@ -44,6 +44,11 @@ type Core struct {
 	pendingEvidence []types.Equivocation
 	attestation     *types.Attestation
 
+	// Blocks stamped too far ahead of our clock, waiting for it (hold.go).
+	held        []heldBlock
+	holdTimerAt time.Time // the pending HoldRelease timer, zero when none
+	heldBack    uint64
+
 	// Fetching: refs we lack and how many peers we asked.
 	missing         map[types.Ref]int
 	missingAtResync map[types.Ref]bool // what was missing at the previous resync check
@@ -114,6 +119,7 @@ type Stats struct {
 	Epoch, EpochChanges                        uint64
 	Requeued                                   uint64 // txs put back from our collected, unordered blocks
 	SyncRequests, ServedFromStorage            uint64 // catching up: asked, and answered from storage
+	HeldBack                                   uint64 // blocks held until our clock reached their time
 	Height                                     int64
 	Accepted, Suspended                        int
 }
@@ -124,7 +130,7 @@ func (c *Core) Stats() Stats {
 	return Stats{Round: c.lastOwnRound, GCRound: c.dag.GCRound(), Commits: c.commits, Skipped: c.skipped,
 		Rejected: c.rejected, Height: c.lastHeight, Accepted: a, Suspended: s,
 		Epoch: c.cfg.Epoch.Number, EpochChanges: c.epochChanges, Requeued: c.requeued,
-		SyncRequests: c.syncRequests, ServedFromStorage: c.servedFromStorage}
+		SyncRequests: c.syncRequests, ServedFromStorage: c.servedFromStorage, HeldBack: c.heldBack}
 }
 
 // Halted reports whether the core stopped on a fork or safety violation.
@@ -136,6 +142,7 @@ func (c *Core) Step(now time.Time, in Input) []Action {
 		return nil
 	}
 	c.now, c.out = now, nil
+	c.releaseHeld()
 	switch in := in.(type) {
 	case BlockReceived:
 		c.receive(in.From, in.Block, true)
@@ -186,6 +193,9 @@ func (c *Core) receive(from int, b *types.Block, broadcast bool) {
 			c.observePeerBlock(from, b)
 		}
 		c.otherEpoch(from, b, broadcast)
+		return
+	}
+	if c.holdIfEarly(from, b, broadcast) {
 		return
 	}
 	res, err := c.dag.Add(b)
@@ -297,6 +307,11 @@ func (c *Core) offer(txs [][]byte, barrier uint64) {
 // timer handles a fired timer; a leader timeout also re-asks other peers for blocks the
 // first peer did not send.
 func (c *Core) timer(t TimerFired) {
+	if t.Kind == HoldRelease {
+		c.holdTimerAt = time.Time{} // releaseHeld ran at the start of this step
+		c.armHoldTimer()
+		return
+	}
 	if t.Kind == Resync {
 		c.resync()
 		c.syncStalled()

@@ -105,6 +105,8 @@ const (
 	// when we have not proposed since the last check (messages lost to a partition or a
 	// crash are never sent again otherwise, and every node could wait forever).
 	Resync
+	// HoldRelease: a block held for being stamped ahead of our clock is due (hold.go).
+	HoldRelease
 )
 
 // Action is one effect the runtime must carry out, in the order returned.

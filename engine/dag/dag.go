@@ -149,23 +149,29 @@ func (d *DAG) Size() (accepted, suspendedBlocks int) { return len(d.blocks), len
 // ErrInvalid; one dropped for now wraps ErrNotNow. Otherwise the block is accepted, or
 // suspended with its unknown parents listed in Missing.
 func (d *DAG) Add(b *types.Block) (Result, error) {
-	ref := b.Ref()
-	if d.Contains(ref) {
+	if d.Contains(b.Ref()) {
 		return Result{}, nil
 	}
-	if b.Round <= d.epoch.StartRound {
-		return Result{}, invalid("round %d not above the epoch's genesis round %d", b.Round, d.epoch.StartRound)
-	}
-	if b.Round <= d.gcRound {
-		return Result{}, fmt.Errorf("%w: round %d at or below GC round %d", ErrNotNow, b.Round, d.gcRound)
-	}
-	if b.Round > d.highestRound+d.cfg.MaxRoundsAhead {
-		return Result{}, fmt.Errorf("%w: round %d more than %d above %d", ErrNotNow, b.Round, d.cfg.MaxRoundsAhead, d.highestRound)
-	}
-	if err := d.checkStateless(b); err != nil {
+	if err := d.Check(b); err != nil {
 		return Result{}, err
 	}
 	return d.admit(b)
+}
+
+// Check applies every rule Add applies before looking at the block's parents, without
+// storing it: a core that holds a block back for a while (one stamped ahead of its clock)
+// keeps only blocks that are validly signed and within the rounds it would accept.
+func (d *DAG) Check(b *types.Block) error {
+	if b.Round <= d.epoch.StartRound {
+		return invalid("round %d not above the epoch's genesis round %d", b.Round, d.epoch.StartRound)
+	}
+	if b.Round <= d.gcRound {
+		return fmt.Errorf("%w: round %d at or below GC round %d", ErrNotNow, b.Round, d.gcRound)
+	}
+	if b.Round > d.highestRound+d.cfg.MaxRoundsAhead {
+		return fmt.Errorf("%w: round %d more than %d above %d", ErrNotNow, b.Round, d.cfg.MaxRoundsAhead, d.highestRound)
+	}
+	return d.checkStateless(b)
 }
 
 // AddOwn inserts a block this validator built and signed itself: it is valid by

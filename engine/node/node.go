@@ -189,6 +189,7 @@ func (n *Node) coreConfig(committee *types.Committee, initialAppHash []byte) cor
 	cfg := core.DefaultConfig(n.gen.ChainID, epoch)
 	cfg.LeaderSlots = c.LeaderSlotsPerRound
 	cfg.LeaderTimeout, cfg.MinRoundDelay = c.LeaderTimeout.D(), c.MinRoundDelay.D()
+	cfg.MaxForwardTimeDrift = c.MaxForwardTimeDrift.D()
 	cfg.GCDepth = uint64(c.GCDepth)
 	cfg.MaxBlockTxBytes = c.DAGBlockMaxBytes
 	cfg.Cut.InitialHeight = n.gen.InitialHeight

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/tutti-bft/tutti/engine/types"
 	"github.com/tutti-bft/tutti/engine/wire"
@@ -19,7 +20,15 @@ const (
 	replay     behaviour = "replay"     // also resends its old blocks
 	twin       behaviour = "twin"       // two instances with one key, on different sides of the network
 	amnesia    behaviour = "amnesia"    // wipes its disk and restarts with the same key
+
+	// Lying clocks: the validator runs the honest core on a clock a year off. Drawn on top
+	// of the behaviours above (drawLies), or alone when named in Options.Behaviours.
+	clockAhead  behaviour = "clock-ahead"
+	clockBehind behaviour = "clock-behind"
 )
+
+// clockLie is how far a lying clock is off.
+const clockLie = 365 * 24 * time.Hour
 
 var allBehaviours = []behaviour{equivocate, withhold, garbage, replay, twin, amnesia}
 

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -58,15 +59,23 @@ type instance struct {
 }
 
 // now is the instance's local clock reading.
-func (n *instance) now() time.Time {
-	elapsed := time.Duration(float64(n.s.sched.now) * (1 + n.drift))
-	return n.s.sched.start.Add(n.offset + elapsed)
+func (n *instance) now() time.Time { return n.localAt(n.s.sched.now) }
+
+// localAt is the instance's clock reading at virtual time v.
+func (n *instance) localAt(v time.Duration) time.Time {
+	return n.s.sched.start.Add(n.offset + time.Duration(float64(v)*(1+n.drift)))
 }
 
-// virtualDelay converts a local-clock instant into a delay on the simulator's clock.
+// virtualDelay converts a local-clock instant into a delay on the simulator's clock,
+// rounded up: a timer never fires before its instant on the instance's own clock (a core
+// that finds its timer early would ask for it again at the same instant, for ever).
 func (n *instance) virtualDelay(at time.Time) time.Duration {
 	local := at.Sub(n.s.sched.start) - n.offset
-	return time.Duration(float64(local)/(1+n.drift)) - n.s.sched.now
+	d := time.Duration(math.Ceil(float64(local)/(1+n.drift))) - n.s.sched.now
+	for n.localAt(n.s.sched.now + d).Before(at) {
+		d++
+	}
+	return d
 }
 
 // start boots the instance from its disk: a fresh app, the ABCI handshake (InitChain, then

@@ -130,6 +130,33 @@ func (s *Sim) drawByzantine() {
 		stake += s.powers[v]
 		s.byzantine[v] = kinds[r.IntN(len(kinds))]
 	}
+	s.drawLies()
+}
+
+// drawLies sets the clock lies: every clock-ahead or clock-behind validator's, and, in
+// swarm mode, a year either way for one byzantine validator in four whatever else it does
+// (from its own stream, so the draws of every other purpose stay as they were).
+func (s *Sim) drawLies() {
+	s.lies = map[int]time.Duration{}
+	r := s.rng("lying-clocks")
+	for v := range s.powers {
+		b, byz := s.byzantine[v]
+		switch {
+		case !byz:
+		case b == clockAhead:
+			s.lies[v] = clockLie
+		case b == clockBehind:
+			s.lies[v] = -clockLie
+		case len(s.opt.Behaviours) == 0 && chance(r, 0.25):
+			s.lies[v] = clockLie
+			if chance(r, 0.5) {
+				s.lies[v] = -clockLie
+			}
+		}
+		if s.lies[v] != 0 {
+			s.stats.fault("lying-clock")
+		}
+	}
 }
 
 func (s *Sim) createInstances() {
@@ -157,6 +184,7 @@ func (s *Sim) addInstance(author int, b behaviour) {
 		n.offset = time.Duration(clock.IntN(401)-200) * time.Millisecond
 		n.drift = (clock.Float64()*2 - 1) / 100
 	}
+	n.offset += s.lies[author]
 	s.instances = append(s.instances, n)
 }
 
@@ -233,7 +261,14 @@ func (s *Sim) finish(heightAtHeal map[string]int64) Result {
 	res := Result{Seed: s.opt.Seed, Validators: len(s.powers), Powers: s.powers,
 		TraceHash: s.sched.traceHash(), Violations: sortedViolations(s.violations)}
 	for _, v := range sortedAuthors(s.byzantine) {
-		res.Byzantine = append(res.Byzantine, fmt.Sprintf("%d:%s", v, s.byzantine[v]))
+		desc := fmt.Sprintf("%d:%s", v, s.byzantine[v])
+		if lie := s.lies[v]; lie != 0 && s.byzantine[v] != clockAhead && s.byzantine[v] != clockBehind {
+			desc += "+" + string(clockAhead)
+			if lie < 0 {
+				desc = desc[:len(desc)-len(clockAhead)] + string(clockBehind)
+			}
+		}
+		res.Byzantine = append(res.Byzantine, desc)
 	}
 	res.Heights = -1
 	for _, l := range live {

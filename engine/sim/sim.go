@@ -91,6 +91,7 @@ type Sim struct {
 	keys      []*signer // one per validator; twins share theirs
 	instances []*instance
 	byzantine map[int]behaviour
+	lies      map[int]time.Duration // per validator, how far its clock lies (drawLies)
 	mutations core.Mutations
 
 	logs       map[int]*check.NodeLog // per honest instance
@@ -174,6 +175,9 @@ func (s *Sim) committed(n *instance, b *order.ABCIBlock, appHash []byte) {
 	if v := log.Append(entry); v != nil {
 		s.violations = append(s.violations, *v)
 	}
+	if v := check.BlockTime(log.Node, b.Height, time.UnixMilli(b.TimeMs), s.honestClocks(), core.DefaultMaxForwardTimeDrift); v != nil {
+		s.violations = append(s.violations, *v)
+	}
 	for _, tx := range b.Txs {
 		if s.hops.commitEpoch != nil && strings.HasPrefix(string(tx), "hop") {
 			if _, ok := s.hops.commitEpoch[string(tx)]; !ok {
@@ -187,6 +191,17 @@ func (s *Sim) committed(n *instance, b *order.ABCIBlock, appHash []byte) {
 			s.violate("S7", fmt.Sprintf("%s committed tx %q nobody submitted at height %d", log.Node, tx, b.Height))
 		}
 	}
+}
+
+// honestClocks reads every honest instance's clock, up or not.
+func (s *Sim) honestClocks() []time.Time {
+	var out []time.Time
+	for _, o := range s.instances {
+		if s.honest(o.author) {
+			out = append(out, o.now())
+		}
+	}
+	return out
 }
 
 // halted records a core that stopped. A core that detects a safety violation itself (two

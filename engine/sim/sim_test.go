@@ -78,6 +78,22 @@ func TestSwarm(t *testing.T) {
 	}
 }
 
+// TestLyingClocks: up to f validators by stake run clocks a year ahead or behind; block
+// time stays within the forward drift of honest clocks (T1) and every other property holds.
+func TestLyingClocks(t *testing.T) {
+	for _, n := range []int{4, 7} {
+		opt := Options{Validators: n, Byzantine: -1, Behaviours: []string{"clock-ahead", "clock-behind"}, Duration: 60 * time.Second}
+		sum := RunSeeds(1, 16, opt, 2, 4, nil)
+		var out bytes.Buffer
+		sum.Print(&out)
+		t.Logf("n=%d\n%s", n, out.String())
+		reportFailures(t, sum, opt)
+		if sum.Stats.Faults["lying-clock"] == 0 {
+			t.Errorf("n=%d: no seed drew a lying clock", n)
+		}
+	}
+}
+
 // TestCheckersCatchPlantedBugs proves the checkers are not blind: each planted protocol
 // bug, and more than f byzantine validators, must be flagged within 1,000 seeds.
 func TestCheckersCatchPlantedBugs(t *testing.T) {
@@ -91,6 +107,7 @@ func TestCheckersCatchPlantedBugs(t *testing.T) {
 		{"quorum of 2f", Options{Powers: []int64{1, 1, 1, 1}, Byzantine: 0, Mutations: core.Mutations{WeakQuorum: true}}, []string{"S1", "S5", "fork-detected"}},
 		{"no one-block-per-slot guard", Options{Byzantine: -1, Behaviours: []string{"equivocate"}, Mutations: core.Mutations{NoSlotGuard: true}}, []string{"S2"}},
 		{"broadcast before persist", Options{Byzantine: 0, Mutations: core.Mutations{BroadcastBeforePersist: true}}, []string{"S2"}},
+		{"no hold of future-stamped blocks", Options{Byzantine: -1, Behaviours: []string{"clock-ahead"}, Mutations: core.Mutations{NoTimeHold: true}}, []string{"T1"}},
 		{"no client-order rule", Options{Byzantine: 0, Mutations: core.Mutations{NoClientOrder: true}}, []string{"O1"}},
 		{"f+1 byzantine twins", Options{Validators: 4, Byzantine: 2, Behaviours: []string{"twin"}}, []string{"S1", "S5", "fork-detected"}},
 	}

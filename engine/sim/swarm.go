@@ -113,6 +113,9 @@ func Replay(res Result, opt Options) string {
 	if opt.Mutations.NoClientOrder {
 		b.WriteString(" --plant no-client-order")
 	}
+	if opt.Mutations.NoTimeHold {
+		b.WriteString(" --plant no-time-hold")
+	}
 	return b.String()
 }
 
@@ -136,7 +139,7 @@ func (s Summary) Print(w io.Writer) {
 		s.Stats.Heights, s.Stats.TxsSubmitted, s.Stats.TxsAcknowledged, s.Stats.TxsCommitted, s.Stats.TxsExcused)
 	fmt.Fprintf(w, "relay: %d relayed transactions admitted; client order: %d pairs judged, %d excused (owner crashed, held it back, or it was taken over)\n",
 		s.Stats.TxsRelayed, s.Stats.OrderedPairs, s.Stats.OrderedPairsExcused)
-	props := []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7", "O1", "L1"}
+	props := []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7", "O1", "T1", "L1"}
 	for p := range s.ViolationsBy {
 		if !contains(props, p) {
 			props = append(props, p)

@@ -13,6 +13,8 @@
 //	S7 validity       only submitted transactions are committed
 //	O1 client order   a client's transaction sent to a node that already held (relayed)
 //	                  the client's previous one is committed after it
+//	T1 block time     no block is stamped further ahead of every honest clock than the
+//	                  forward drift bound when it executes (PROTOCOL.md §4.2)
 //	L1 liveness       height advances and submitted transactions commit within a bound
 //	                  once the network is healed and 2f+1 honest nodes are up
 package check
@@ -21,6 +23,7 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
+	"time"
 )
 
 // Violation is one broken property.
@@ -170,6 +173,26 @@ func Durability(logs []*NodeLog, acked []string, excused map[string]bool) []Viol
 	}
 	sort.Strings(missing)
 	return []Violation{{"S4", fmt.Sprintf("%d acknowledged transactions never committed, first %q", len(missing), missing[0])}}
+}
+
+// BlockTime checks T1 for one height as a node executes it: its time is at most drift
+// ahead of the latest honest clock reading now. (Block time can trail honest clocks
+// without bound when commits stall, so only the forward side is a property.)
+func BlockTime(node string, height int64, at time.Time, honestClocks []time.Time, drift time.Duration) *Violation {
+	if len(honestClocks) == 0 {
+		return nil
+	}
+	latest := honestClocks[0]
+	for _, c := range honestClocks[1:] {
+		if c.After(latest) {
+			latest = c
+		}
+	}
+	if ahead := at.Sub(latest); ahead > drift {
+		return &Violation{"T1", fmt.Sprintf("%s executed height %d stamped %v, %v ahead of the latest honest clock (bound %v)",
+			node, height, at.UTC().Format(time.RFC3339Nano), ahead, drift)}
+	}
+	return nil
 }
 
 // Liveness checks L1: after the heal, every honest node that is up executed at least
