@@ -102,11 +102,16 @@ func New(cfg Config, self int, signer types.Signer, verifier types.Verifier) (*C
 		decide = decide.WithWeakQuorum()
 	}
 	sched := commit.NewSchedule(cfg.Epoch.Committee, cfg.LeaderSlots, cfg.ReputationWindow, cfg.Epoch.StartRound)
+	cutCfg := cfg.Cut
+	// An equivocation is accepted only above the detector's GC round, the block carrying its
+	// evidence is ordered above the leader's GC round: the ordering leader is at most about
+	// two GC depths above the offence.
+	cutCfg.InfractionRounds = 3 * cfg.GCDepth
 	c := &Core{cfg: cfg, self: self, signer: signer, verifier: verifier, dag: d,
 		committer: commit.New(d, decide, sched),
 		lin: order.NewLinearizer(order.LinearizerConfig{GCDepth: cfg.GCDepth, DedupeRounds: cfg.DedupeRounds,
 			NoSlotGuard: cfg.Mutations.NoSlotGuard}, d),
-		cutter:       order.NewCutter(cfg.Cut, cfg.Epoch.Committee, cfg.Epoch.Number, cfg.Epoch.StartRound, cfg.Epoch.GenesisTimeMs),
+		cutter:       order.NewCutter(cutCfg, cfg.Epoch.Committee, cfg.Epoch.Number, cfg.Epoch.StartRound, cfg.Epoch.GenesisTimeMs),
 		lastOwnRound: cfg.Epoch.StartRound, included: make([]uint64, cfg.Epoch.Committee.Size()), ownOrdered: map[uint64]bool{}, syncPeer: -1, syncLastPeer: -1,
 		missing: map[types.Ref]int{}, deliveredHash: map[int64][]byte{}, executed: map[int64]resultHashes{},
 		quorumResult: map[int64]resultHashes{}, nextValidators: map[int64][]types.Validator{}}

@@ -26,8 +26,8 @@ type Misbehavior struct {
 	ValidatorIndex int
 	PubKey         []byte
 	Power          int64
-	Height         int64 // the ABCI height that reports it
-	TimeMs         int64
+	Height         int64 // the ABCI height that ordered the equivocation's round
+	TimeMs         int64 // and that height's time
 	Epoch          uint64
 	Round          uint64 // the DAG round of the equivocation
 }

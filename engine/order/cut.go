@@ -29,6 +29,11 @@ type CutConfig struct {
 	// leader timeout while a validator is missing, and the wait must stay short then. 0
 	// closes at once. Every node must use the same value.
 	StragglerWaitMs int64
+	// InfractionRounds is how many rounds below the latest ordering leader the cut
+	// remembers which height ordered which round, to date an equivocation at the height it
+	// happened (infraction.go); the core sets it from the GC depth. 0 means
+	// DefaultInfractionRounds.
+	InfractionRounds uint64
 }
 
 // QuorumResult is the execution outcome of one height attested by quorum stake.
@@ -61,6 +66,7 @@ type Cutter struct {
 	pendingTxs  [][]byte // ordered, not yet in a delivered block
 	pendingSize int64
 	pendingMis  []Misbehavior
+	closed      []closedHeight                       // recent heights and the rounds they ordered (infraction.go)
 	attestation map[int64]map[int]*types.Attestation // height -> author -> first one ordered
 
 	// Waiting for stragglers (rule (d)), by validator public key so it carries across
@@ -93,7 +99,7 @@ func NewCutter(cfg CutConfig, committee *types.Committee, epoch, startRound uint
 func (c *Cutter) Successor(committee *types.Committee, epoch, startRound uint64) *Cutter {
 	return &Cutter{cfg: c.cfg, committee: committee, lastCommittee: c.committee, epoch: epoch, startRound: startRound,
 		height: c.height, lastTimeMs: c.lastTimeMs, lastBlockHash: c.lastBlockHash,
-		pendingTxs: c.pendingTxs, pendingSize: c.pendingSize,
+		pendingTxs: c.pendingTxs, pendingSize: c.pendingSize, closed: c.closed,
 		attestation:    map[int64]map[int]*types.Attestation{},
 		attestedHeight: c.attestedHeight, missed: c.missed}
 }
@@ -259,9 +265,11 @@ func (c *Cutter) close() ABCIBlock {
 	b.Txs = c.pendingTxs[:cutAt:cutAt]
 	c.pendingTxs = append([][]byte(nil), c.pendingTxs[cutAt:]...)
 	c.pendingSize -= size
+	c.remember(b.Height, b.TimeMs, last.Leader)
 	b.Misbehavior = c.pendingMis
 	for i := range b.Misbehavior {
-		b.Misbehavior[i].Height, b.Misbehavior[i].TimeMs = b.Height, b.TimeMs
+		m := &b.Misbehavior[i]
+		m.Height, m.TimeMs = c.infraction(m.Epoch, m.Round)
 	}
 	c.pendingMis = nil
 	if c.height == c.cfg.InitialHeight {

@@ -307,3 +307,46 @@ func TestYoungEpochDefersTheSetChange(t *testing.T) {
 		t.Fatal("the epoch never ended")
 	}
 }
+
+// An equivocation is dated at the height that ordered its round, as CometBFT dates a
+// double sign at the height of the votes: the SDK's evidence module measures its age and
+// finds the stake to slash from there, not from the height that reports it.
+func TestMisbehaviorIsDatedAtTheInfractionHeight(t *testing.T) {
+	com := cutCommittee(t, 1)
+	cut := NewCutter(CutConfig{ChainID: "c", InfractionRounds: 6}, com, 1, 1, 0)
+	var prev ABCIBlock
+	var blocks []ABCIBlock
+	for i := uint64(1); i <= 5; i++ { // height i's only commit has a leader at round 2i
+		c := commitAt(i, 0, int64(100*i), "tx")
+		c.Leader.Epoch, c.Leader.Round = 1, 2*i
+		if i > 1 {
+			c.Attestations = []AuthoredAttestation{attest(com, 0, prev, "x")}
+		}
+		if i == 5 {
+			c.Evidence = []types.Equivocation{{Epoch: 1, Round: 5}, {Epoch: 1, Round: 9}, {Epoch: 1, Round: 1}}
+		}
+		got := cut.Add(c)
+		if len(got) != 1 {
+			t.Fatalf("commit %d closed %d blocks", i, len(got))
+		}
+		prev = got[0]
+		blocks = append(blocks, prev)
+	}
+	mis := blocks[4].Misbehavior
+	if len(mis) != 3 {
+		t.Fatalf("height 5 reports %d misbehaviors, want 3", len(mis))
+	}
+	want := []struct {
+		height, timeMs int64
+		why            string
+	}{
+		{3, 300, "round 5 was ordered by height 3 (leader at round 6)"},
+		{5, 500, "round 9 was ordered by the reporting height 5 (leader at round 10)"},
+		{2, 200, "round 1 is older than the 6 rounds remembered below round 10: the oldest remembered height, 2 (leader at round 4)"},
+	}
+	for i, w := range want {
+		if mis[i].Height != w.height || mis[i].TimeMs != w.timeMs {
+			t.Errorf("misbehavior %d dated height %d time %d, want %d %d: %s", i, mis[i].Height, mis[i].TimeMs, w.height, w.timeMs, w.why)
+		}
+	}
+}
