@@ -90,12 +90,14 @@ func (l *link) signOff(bw *bufio.Writer) {
 
 // close records the first reason and closes the socket, which unblocks both
 // the reader and the writer.
-func (l *link) close(reason error) {
+func (l *link) close(reason error) (first bool) {
 	l.closeOnce.Do(func() {
 		l.reason = reason
 		close(l.closed)
 		_ = l.raw.Close()
+		first = true
 	})
+	return first
 }
 
 // dialer names the node that opened the link; the rule that resolves

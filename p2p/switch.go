@@ -286,6 +286,23 @@ func (s *Switch) peer(id ID) *peer {
 	return s.peers[id]
 }
 
+// Disconnect closes the link to peer id for reason, which the "peer disconnected" line
+// and PeerDown report; a persistent peer is dialled again with backoff. It reports false
+// when the peer is not connected or its link is closing already, so a caller that reacts
+// to every message of a peer acts (and logs) once per link.
+func (s *Switch) Disconnect(id ID, reason error) bool {
+	s.mu.Lock()
+	var l *link
+	if p := s.peers[id]; p != nil {
+		l = p.link
+	}
+	s.mu.Unlock()
+	if l == nil {
+		return false
+	}
+	return l.close(reason)
+}
+
 // TrySend queues msg for one peer without blocking. It returns false when the
 // peer is unknown, the channel unknown, msg too large for the channel, or the
 // channel's queue full (counted as a drop). msg must not be modified after.

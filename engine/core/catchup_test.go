@@ -87,3 +87,26 @@ func TestLaggingNodeFinishesTheOldEpochBeyondTheHorizon(t *testing.T) {
 	}
 	cl.checkAgreement(int64(len(cl.blocks[0])) - 3)
 }
+
+// TestValidatorBackFromBeyondTheRoundsAheadCatchesUp: validator 3 is away for more rounds
+// than the DAG looks ahead (dag.Config.MaxRoundsAhead, 1,000), so every block its peers
+// broadcast when it is back is too far above it to keep; a verified one must still make it
+// sync, or it never catches up.
+func TestValidatorBackFromBeyondTheRoundsAheadCatchesUp(t *testing.T) {
+	cl := newCluster(t, 4, 33, nil)
+	cl.run0(300 * time.Millisecond)
+	cl.crashed[3] = true
+	for cl.cores[0].Stats().Round < cl.cores[3].Stats().Round+1100 {
+		cl.runUntil(time.Second)
+	}
+	away := cl.cores[0].Stats().Round - cl.cores[3].Stats().Round
+	cl.crashed[3] = false
+	cl.run0(5 * time.Second)
+	s0, s3 := cl.cores[0].Stats(), cl.cores[3].Stats()
+	if s3.SyncRequests == 0 || s3.Round+20 < s0.Round {
+		t.Fatalf("validator 3, %d rounds behind when back, is at round %d with %d sync requests; the others at %d", away, s3.Round, s3.SyncRequests, s0.Round)
+	}
+	cl.checkAgreement(int64(len(cl.blocks[0])) - 3)
+	t.Logf("validator 3 was %d rounds behind; %d sync requests; rounds %d and %d, heights %d and %d",
+		away, s3.SyncRequests, s3.Round, s0.Round, len(cl.blocks[3]), len(cl.blocks[0]))
+}

@@ -205,8 +205,13 @@ func (c *Core) receive(from int, b *types.Block, broadcast bool) {
 	}
 	res, err := c.dag.Add(b)
 	if err != nil {
-		if errors.Is(err, dag.ErrInvalid) {
+		switch {
+		case errors.Is(err, dag.ErrInvalid):
 			c.rejected++
+		case b.Round > c.dag.HighestRound() && c.dag.Authentic(b) == nil:
+			// Too far above us to keep: we were away longer than the DAG looks ahead, and
+			// only a sync brings us there.
+			c.observePeerBlock(from, b)
 		}
 		return
 	}

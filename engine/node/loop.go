@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,10 +18,19 @@ import (
 // progressEvery is how often INFO reports round progress.
 const progressEvery = 10 * time.Second
 
+// inputBurst is how many inputs the loop takes in a row before it looks at its other
+// cases (results, the hand-over to the executor) again.
+const inputBurst = 64
+
 // loop is the one goroutine that owns the core: every input goes through it, and the
-// actions each step returns are carried out in order before the next input.
+// actions each step returns are carried out in order before the next input. It never
+// blocks on a neighbour: ABCI blocks wait in pending for the executor, which a select case
+// hands over only while there is one (as etcd-raft's node.run offers Ready), and results
+// are read whatever else is waiting, so no step, however many heights it cuts, can leave
+// the loop and the executor waiting on each other.
 func (n *Node) loop(ctx context.Context) error {
 	defer close(n.done)
+	defer n.inbox.close()
 	n.runActions(n.replay)
 	n.replay = nil
 	for _, in := range n.startup {
@@ -29,6 +39,17 @@ func (n *Node) loop(ctx context.Context) error {
 	progress := time.NewTicker(progressEvery)
 	defer progress.Stop()
 	for {
+		var deliver chan order.ABCIBlock
+		var next order.ABCIBlock
+		if len(n.pending) > 0 {
+			deliver, next = n.deliver, n.pending[0]
+		}
+		atLag := len(n.pending) >= deliverLag
+		n.inbox.gate(atLag)
+		inputs := n.inbox.ready
+		if atLag {
+			inputs = nil // the signal stays set: taken once the executor catches up
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -38,8 +59,20 @@ func (n *Node) loop(ctx context.Context) error {
 			return err
 		case r := <-n.results:
 			n.step(r)
-		case in := <-n.inputs:
-			n.step(in)
+		case deliver <- next:
+			n.pending[0] = order.ABCIBlock{}
+			n.pending = n.pending[1:]
+		case <-inputs:
+			for k := 0; k < inputBurst && len(n.pending) < deliverLag; k++ {
+				in, ok := n.inbox.pop()
+				if !ok {
+					break
+				}
+				n.step(in)
+			}
+			if !n.inbox.empty() {
+				signal(n.inbox.ready)
+			}
 		case <-n.txReady:
 			n.offerPayload()
 		case <-n.relay.ready:
@@ -94,10 +127,9 @@ func (n *Node) runActions(actions []core.Action) {
 			n.setTimer(a)
 		case core.DeliverABCIBlock:
 			n.cutHeight.Store(a.Block.Height)
-			select {
-			case n.deliver <- a.Block:
-			case <-n.stopCtx.Done(): // an app that hangs must not hold up the stop; the block is ordered again at restart
-			}
+			// Handed over by the loop's select; what is still pending at a stop is ordered
+			// again at restart.
+			n.pending = append(n.pending, a.Block)
 		case core.ReportEvidence:
 			n.log.Warn().Int("author", a.Evidence.Author).Uint64("round", a.Evidence.Round).Uint64("epoch", a.Evidence.Epoch).
 				Msg("a validator signed two blocks for one round; the evidence is ordered and reported to the app")
@@ -142,13 +174,13 @@ func (n *Node) setTimer(t core.SetTimer) {
 		old.Stop()
 	}
 	fired := core.TimerFired{Kind: t.Kind, Round: t.Round}
-	n.timers[t.Kind] = time.AfterFunc(time.Until(t.At), func() { n.input(fired) })
+	n.timers[t.Kind] = time.AfterFunc(time.Until(t.At), func() { n.inbox.pushLocal(fired) })
 }
 
 // receive runs on a peer's reader goroutine: it decodes with the size-limited decoder,
 // verifies a broadcast block's signature here, off the loop (the core then finds it in the
-// cache), learns which validator the peer is, and queues the input. Blocking on a full
-// queue holds back reading from that peer: back-pressure.
+// cache), learns which validator the peer is, and queues the input in the peer's own
+// queue (inbox.go).
 func (n *Node) receive(peer p2p.ID, ch p2p.ChannelID, bz []byte) {
 	m, err := wire.Decode(bz, n.limits)
 	if err != nil {
@@ -164,11 +196,11 @@ func (n *Node) receive(peer p2p.ID, ch p2p.ChannelID, bz []byte) {
 				n.peers.learn(committee.Validators[b.Author].PubKey, peer)
 			}
 		}
-		n.input(core.BlockReceived{From: n.peers.number(peer, committee), Block: b})
+		n.input(peer, core.BlockReceived{From: n.peers.number(peer, committee), Block: b})
 	case m.IsFetchRequest():
-		n.input(core.FetchRequested{From: n.peers.number(peer, committee), Refs: m.FetchRequest})
+		n.input(peer, core.FetchRequested{From: n.peers.number(peer, committee), Refs: m.FetchRequest})
 	case m.Sync != nil:
-		n.input(core.SyncRequested{From: n.peers.number(peer, committee), Epoch: m.Sync.Epoch, Highest: m.Sync.Highest})
+		n.input(peer, core.SyncRequested{From: n.peers.number(peer, committee), Epoch: m.Sync.Epoch, Highest: m.Sync.Highest})
 	case m.Relay != nil:
 		n.receiveRelay(peer, m.Relay)
 	case m.IsFetchResponse():
@@ -177,16 +209,23 @@ func (n *Node) receive(peer p2p.ID, ch p2p.ChannelID, bz []byte) {
 				_ = b.VerifySignature(n.gen.ChainID, committee, n.verify) // warm the cache
 			}
 		}
-		n.input(core.BlocksFetched{From: n.peers.number(peer, committee), Blocks: m.FetchResponse})
+		n.input(peer, core.BlocksFetched{From: n.peers.number(peer, committee), Blocks: m.FetchResponse})
 	}
 }
 
-// input queues an input for the loop from another goroutine; it gives up once the loop
-// has stopped, so no reader or timer goroutine is left waiting.
-func (n *Node) input(in core.Input) {
-	select {
-	case n.inputs <- in:
-	case <-n.done:
+// errFlooding closes the link of a peer that keeps its input queue full.
+var errFlooding = errors.New("it sent faster than this node takes its messages, for longer than its queue of inputs holds")
+
+// input queues a peer's input for the loop; a peer that floods is disconnected (its
+// persistent-peer dialling backs off as after any lost connection).
+func (n *Node) input(peer p2p.ID, in core.Input) {
+	if n.inbox.pushPeer(peer, in) {
+		return
+	}
+	if n.sw.Disconnect(peer, errFlooding) {
+		n.metrics.floodedPeer()
+		n.log.Warn().Str("peer", string(peer)).Int("queued", perPeerInputs).
+			Msg("disconnected a peer that floods this node with messages; other peers are unaffected")
 	}
 }
 
@@ -194,7 +233,10 @@ func (n *Node) input(in core.Input) {
 // keeps its peer table current.
 func (n *Node) peerUp(p2p.PeerInfo) {}
 
-func (n *Node) peerDown(id p2p.ID, _ error) { n.peers.forget(id) }
+func (n *Node) peerDown(id p2p.ID, _ error) {
+	n.peers.forget(id)
+	n.inbox.drop(id)
+}
 
 // executeLoop runs beside the loop: it executes each delivered ABCI block through the app,
 // stores it with one synced batch before the app commits it (so a crash leaves the app

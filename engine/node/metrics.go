@@ -34,6 +34,7 @@ type metrics struct {
 	proposalReceive                      *prometheus.CounterVec
 	prepareDropped, prepareAdded         prometheus.Counter
 	relayTxs                             *prometheus.CounterVec
+	floodedPeers                         prometheus.Counter
 
 	// Owned by the loop goroutine: the core's counters are cumulative, Prometheus counters
 	// take increments.
@@ -90,7 +91,8 @@ func newMetrics(cfg config.InstrumentationConfig, pool *mempool.Mempool) *metric
 	m.relayTxs = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: "mempool", Name: "relay_txs",
 		Help: "Relayed transactions: received and admitted, refused (known already or invalid), limited (over the peer's rate), dropped (queue full); sent, unsent (the peer's queue was full)."},
 		[]string{"status"})
-	m.reg.MustRegister(m.proposalCreate, m.proposalReceive, m.prepareDropped, m.prepareAdded, m.relayTxs)
+	m.floodedPeers = counter("p2p", "flooding_peer_disconnects", "Peers disconnected for keeping their queue of inputs full while the node took inputs.")
+	m.reg.MustRegister(m.floodedPeers, m.proposalCreate, m.proposalReceive, m.prepareDropped, m.prepareAdded, m.relayTxs)
 	m.reg.MustRegister(m.height, m.latestHeight, m.rounds, m.epoch, m.validators, m.validatorsPower,
 		m.commits, m.skipped, m.numTxs, m.totalTxs, m.blockInterval, m.commitLatency, m.procMs,
 		m.failedTxs, m.rejectedTxs, m.duplicateTxs, m.txSizeBytes,
@@ -189,4 +191,11 @@ func (m *metrics) receivedProposal(status string) {
 		return
 	}
 	m.proposalReceive.WithLabelValues(status).Inc()
+}
+
+// floodedPeer counts a peer disconnected for flooding; any goroutine.
+func (m *metrics) floodedPeer() {
+	if m != nil {
+		m.floodedPeers.Inc()
+	}
 }

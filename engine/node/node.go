@@ -27,12 +27,10 @@ import (
 	"github.com/tutti-bft/tutti/p2p"
 )
 
-// Bounds of the queues between the loop and its neighbours. deliverQueue is the executor's
-// lag: the loop waits once that many ABCI blocks are cut and not yet executed.
-const (
-	inputQueue   = 4096
-	deliverQueue = 64
-)
+// deliverLag is the executor's lag limit: once that many ABCI blocks are cut and not yet
+// handed to the executor, the loop takes no peer input (and so cuts nothing more) until
+// the executor catches up; results and the hand-over itself never wait.
+const deliverLag = 64
 
 // Node is one running node.
 type Node struct {
@@ -59,7 +57,8 @@ type Node struct {
 	metricsAddr atomic.Value // string: where /metrics is served now
 	rpcServer   rpcHolder    // the JSON-RPC server once Run started it (rpc.go)
 
-	inputs  chan core.Input
+	inbox   *inbox            // peers' and timers' inputs (inbox.go)
+	pending []order.ABCIBlock // cut, not yet taken by the executor; loop only
 	deliver chan order.ABCIBlock
 	results chan core.ExecutionResult
 	fatal   chan error
@@ -67,7 +66,7 @@ type Node struct {
 	stopCtx context.Context // Run's context: cancelled on shutdown, it ends the app calls that may be dropped
 	prop    *proposals      // PrepareProposal (proposal.go)
 	relay   *relayer        // transaction relay (relay.go)
-	bg      sync.WaitGroup  // proposal goroutines, waited for before Run returns
+	bg      sync.WaitGroup  // proposal and storage-serving goroutines, waited for before Run returns
 	txReady chan struct{}
 	serving chan struct{} // storage reads under way for peers catching up (serve.go)
 	timers  map[core.TimerKind]*time.Timer
@@ -87,8 +86,8 @@ func Open(cfg *config.Config, logger zerolog.Logger) (n *Node, err error) {
 		return nil, err
 	}
 	n = &Node{cfg: cfg, log: logger, gen: gen, verify: newVerifyCache(), limits: wire.DefaultLimits(),
-		peers: newPeerTable(), inputs: make(chan core.Input, inputQueue), deliver: make(chan order.ABCIBlock, deliverQueue),
-		results: make(chan core.ExecutionResult, deliverQueue+2), fatal: make(chan error, 1), done: make(chan struct{}),
+		peers: newPeerTable(), inbox: newInbox(), deliver: make(chan order.ABCIBlock),
+		results: make(chan core.ExecutionResult, 2), fatal: make(chan error, 1), done: make(chan struct{}),
 		txReady: make(chan struct{}, 1), relay: newRelayer(), serving: make(chan struct{}, maxServing), timers: map[core.TimerKind]*time.Timer{}}
 	// The deferred close needs its own reference: a failing return sets the named result n
 	// to nil before deferred calls run.
@@ -327,10 +326,12 @@ func (n *Node) CheckTx(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, e
 	return res, err
 }
 
-// fail stops the node with err (the first one wins).
+// fail stops the node with err. The first error is what Run returns; one that comes
+// after it (often a consequence) is logged so it is not lost.
 func (n *Node) fail(err error) {
 	select {
 	case n.fatal <- err:
 	default:
+		n.log.Error().Err(err).Msg("a further failure while the node stops; it may follow from the first, reported when the node exits")
 	}
 }

@@ -18,7 +18,9 @@ func (n *Node) serveStored(req core.ServeStored) {
 		n.log.Debug().Int("peer", req.Peer).Msg("busy serving stored blocks; a catch-up request was dropped")
 		return
 	}
+	n.bg.Add(1) // Run waits for it before it returns, so Close never closes the store under it
 	go func() {
+		defer n.bg.Done()
 		defer func() { <-n.serving }()
 		blocks, err := n.store.BlocksToServe(req)
 		if err != nil {

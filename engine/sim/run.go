@@ -29,6 +29,7 @@ func Run(opt Options) Result {
 		s.sched.log = func(line string) { _, _ = opt.Trace.Write([]byte(line)) }
 	}
 	s.drawCommittee()
+	s.gcDepth = gcDepths[s.rng("gc-depth").IntN(len(gcDepths))]
 	s.drawByzantine()
 	s.createInstances()
 	if opt.Ledger {
@@ -182,7 +183,10 @@ func (s *Sim) addInstance(author int, b behaviour) {
 	if !s.opt.Calm {
 		clock := s.rng("clocks")
 		n.offset = time.Duration(clock.IntN(401)-200) * time.Millisecond
-		n.drift = (clock.Float64()*2 - 1) / 100
+		// ±0.05 %: over a minute's run two honest clocks part by at most 460 ms, within the
+		// forward drift bound (500 ms) the protocol assumes of honest clocks (PROTOCOL.md
+		// §4.2); clocks beyond it are the byzantine liars' (drawLies).
+		n.drift = (clock.Float64()*2 - 1) / 2000
 	}
 	n.offset += s.lies[author]
 	s.instances = append(s.instances, n)
@@ -258,7 +262,7 @@ func (s *Sim) finish(heightAtHeal map[string]int64) Result {
 	}
 	s.violations = append(s.violations, check.Liveness(live, heightAtHeal, 3, 10)...)
 
-	res := Result{Seed: s.opt.Seed, Validators: len(s.powers), Powers: s.powers,
+	res := Result{Seed: s.opt.Seed, Validators: len(s.powers), Powers: s.powers, GCDepth: s.gcDepth,
 		TraceHash: s.sched.traceHash(), Violations: sortedViolations(s.violations)}
 	for _, v := range sortedAuthors(s.byzantine) {
 		desc := fmt.Sprintf("%d:%s", v, s.byzantine[v])

@@ -70,6 +70,7 @@ type Result struct {
 	Validators int
 	Powers     []int64
 	Byzantine  []string // "author:behaviour"
+	GCDepth    uint64
 	TraceHash  [32]byte
 	Stats      Stats
 	Violations []check.Violation
@@ -92,6 +93,7 @@ type Sim struct {
 	instances []*instance
 	byzantine map[int]behaviour
 	lies      map[int]time.Duration // per validator, how far its clock lies (drawLies)
+	gcDepth   uint64                // drawn per seed from gcDepths
 	mutations core.Mutations
 
 	logs       map[int]*check.NodeLog // per honest instance
@@ -145,16 +147,16 @@ func (s *Sim) initChainRequest() *abci.RequestInitChain {
 		Validators: cmttypes.TM2PB.ValidatorUpdates(s.validatorSet())}
 }
 
+// gcDepths are the GC depths a seed draws from: production's default (60), one a node
+// falls behind within a short outage (20), and one above the longest outage injected.
+var gcDepths = []uint64{20, 60, 60, 400}
+
 func (s *Sim) coreConfig(initialAppHash []byte) core.Config {
 	epoch := types.Epoch{Number: 0, StartRound: 1, GenesisTimeMs: genesisTime.UnixMilli(), Committee: s.committee}
 	cfg := core.DefaultConfig(chainID, epoch)
 	cfg.Cut.InitialAppHash = initialAppHash
 	cfg.Cut.TargetIntervalMs = 100
-	// A node that falls behind the GC horizon can only catch up by fetching committed ABCI
-	// blocks, which the node runtime does not do yet (issue 8); until it does, the
-	// simulator keeps the horizon above the longest outage it injects (about 10 s of
-	// rounds).
-	cfg.GCDepth = 400
+	cfg.GCDepth = s.gcDepth
 	cfg.Mutations = s.mutations
 	return cfg
 }

@@ -18,6 +18,7 @@ type Summary struct {
 	ViolationsBy    map[string]int // per checker
 	ReplaysChecked  int
 	ReplaysMatching int
+	GCDepths        map[uint64]int // seeds per GC depth drawn
 }
 
 // RunSeeds runs seeds from..to (inclusive) with opt as the template, parallel at a time,
@@ -27,7 +28,7 @@ func RunSeeds(from, to uint64, opt Options, parallel, replayEvery int, progress 
 	if parallel < 1 {
 		parallel = 1
 	}
-	sum := Summary{ViolationsBy: map[string]int{}}
+	sum := Summary{ViolationsBy: map[string]int{}, GCDepths: map[uint64]int{}}
 	var mu sync.Mutex
 	seeds := make(chan uint64)
 	var wg sync.WaitGroup
@@ -46,6 +47,7 @@ func RunSeeds(from, to uint64, opt Options, parallel, replayEvery int, progress 
 				}
 				mu.Lock()
 				sum.Seeds++
+				sum.GCDepths[res.GCDepth]++
 				d := o.Duration
 				if d <= 0 {
 					d = 60 * time.Second
@@ -121,7 +123,7 @@ func Replay(res Result, opt Options) string {
 
 // Report writes a failure: the seed, each violated property and the replay command.
 func Report(w io.Writer, res Result, opt Options) {
-	fmt.Fprintf(w, "FAIL seed %d (validators %d, powers %v, byzantine %v)\n", res.Seed, res.Validators, res.Powers, res.Byzantine)
+	fmt.Fprintf(w, "FAIL seed %d (validators %d, powers %v, byzantine %v, gc depth %d)\n", res.Seed, res.Validators, res.Powers, res.Byzantine, res.GCDepth)
 	for _, v := range res.Violations {
 		fmt.Fprintf(w, "  %s\n", v)
 	}
@@ -132,6 +134,16 @@ func Report(w io.Writer, res Result, opt Options) {
 func (s Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "seeds: %d, virtual time: %.1f h\n", s.Seeds, s.VirtualTime.Hours())
 	fmt.Fprintf(w, "faults injected: %s\n", s.Stats.FaultSummary())
+	depths := make([]uint64, 0, len(s.GCDepths))
+	for d := range s.GCDepths {
+		depths = append(depths, d)
+	}
+	sort.Slice(depths, func(i, j int) bool { return depths[i] < depths[j] })
+	var byDepth []string
+	for _, d := range depths {
+		byDepth = append(byDepth, fmt.Sprintf("%d: %d seeds", d, s.GCDepths[d]))
+	}
+	fmt.Fprintf(w, "gc depths: %s\n", strings.Join(byDepth, ", "))
 	fmt.Fprintf(w, "messages: %d sent, %d dropped, %d duplicated, %d cut by partitions, %d rejected by receivers\n",
 		s.Stats.MessagesSent, s.Stats.MessagesDropped, s.Stats.MessagesDuplicated, s.Stats.MessagesPartitioned, s.Stats.MessagesRejected)
 	fmt.Fprintf(w, "epochs: %d (summed highest epoch per seed)\n", s.Stats.Epochs)
