@@ -29,7 +29,10 @@ func Run(opt Options) Result {
 		s.sched.log = func(line string) { _, _ = opt.Trace.Write([]byte(line)) }
 	}
 	s.drawCommittee()
-	s.gcDepth = gcDepths[s.rng("gc-depth").IntN(len(gcDepths))]
+	s.gcDepth = opt.GCDepth
+	if s.gcDepth == 0 {
+		s.gcDepth = defaultGCDepth
+	}
 	s.drawByzantine()
 	s.createInstances()
 	if opt.Ledger {

@@ -103,6 +103,9 @@ func Replay(res Result, opt Options) string {
 	if opt.Calm {
 		b.WriteString(" --calm")
 	}
+	if opt.GCDepth != 0 {
+		fmt.Fprintf(&b, " --gc-depth %d", opt.GCDepth)
+	}
 	if opt.Mutations.WeakQuorum {
 		b.WriteString(" --plant weak-quorum")
 	}
