@@ -2,20 +2,12 @@ package main
 
 import (
 	"context"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/cometbft/cometbft/crypto/ed25519"
-	"github.com/rs/zerolog"
-
-	"github.com/tutti-bft/tutti/engine/config"
-	"github.com/tutti-bft/tutti/engine/genesis"
 	"github.com/tutti-bft/tutti/engine/wire"
 	"github.com/tutti-bft/tutti/p2p"
 )
@@ -58,33 +50,8 @@ func TestFloodingPeerIsDisconnectedOthersUnaffected(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	floodFrom := ln.height(0)
 
-	gen, err := genesis.Load(filepath.Join(ln.homes[0], "config", "genesis.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(ln.homes[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := exec.Command(ln.bin, "show-node-id", "--home", ln.homes[0]).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	target := p2p.ID(strings.TrimSpace(string(id)))
-	addr := string(target) + "@" + strings.TrimPrefix(cfg.P2P.ListenAddress, "tcp://")
-
-	pcfg := p2p.DefaultConfig(gen.ChainID)
-	pcfg.Moniker, pcfg.ListenAddress = "flooder", "127.0.0.1:0"
-	flooder, err := p2p.New(pcfg, &p2p.NodeKey{PrivKey: ed25519.GenPrivKey()}, p2p.Handlers{}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := flooder.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer flooder.Stop()
+	peer := newTestPeer(t, ln, 0)
+	flooder, target, addr, ctx := peer.sw, peer.id, peer.addr, peer.ctx
 	msg, err := wire.Encode(wire.SyncRequestMessage(0, make([]uint64, 4)))
 	if err != nil {
 		t.Fatal(err)

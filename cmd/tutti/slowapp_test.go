@@ -6,12 +6,17 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"testing"
 	"time"
 
 	"github.com/cometbft/cometbft/abci/example/kvstore"
 	"github.com/cometbft/cometbft/abci/server"
 	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/tutti-bft/tutti/engine/types"
+	"github.com/tutti-bft/tutti/engine/wire"
+	"github.com/tutti-bft/tutti/p2p"
 )
 
 // slowKVStore is CometBFT's kvstore with every FinalizeBlock taking delay longer.
@@ -108,4 +113,81 @@ func TestSlowAppCatchesUpAcrossAThousandRounds(t *testing.T) {
 		ln.stop(i)
 	}
 	ln.checkStores(back)
+}
+
+// A validator far behind gets its peers' blocks top down, as answers to its fetches can
+// arrive: every batch above the gap waits suspended for its parents, until the batch that
+// fills the gap releases them all in one step, hundreds of heights cut at once. The loop
+// must hand them to the executor without waiting on it inside that step: if it did, it
+// would stop reading execution results, the executor would stop on a full result queue,
+// and the node would hang for good.
+func TestHundredsOfHeightsReleasedInOneStepAreExecuted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs 4 node processes")
+	}
+	const behind = 3
+	ln := newLocalnet(t, 4)
+	for _, home := range ln.homes {
+		// A height every few rounds (the cut waits only for the attestations of the height
+		// before), so 900 rounds hold far more than the 130 heights that hung the old loop.
+		setConfig(t, home, map[string]string{"block_target_interval": `"1ms"`})
+	}
+	for i := range ln.homes {
+		ln.start(i)
+	}
+	ln.waitHeight(all(4), 5, 60*time.Second)
+	ln.stop(behind)
+	ln.waitHeight([]int{0, 1, 2}, ln.height(0)+250, 120*time.Second)
+	for i := 0; i < 3; i++ {
+		ln.stop(i)
+	}
+	from := ln.height(behind)
+	var highest uint64
+	held := map[types.Ref]bool{}
+	for _, b := range ln.readStore(behind).blocks {
+		highest = max(highest, b.Round)
+		held[b.Ref()] = true
+	}
+	// The blocks it lacks, up to 900 rounds above its highest (the DAG keeps suspended
+	// blocks up to 1,000 rounds above it), lowest round first.
+	var gap []*types.Block
+	for _, b := range ln.readStore(0).blocks {
+		if b.Epoch == 0 && !held[b.Ref()] && b.Round <= highest+900 {
+			gap = append(gap, b)
+		}
+	}
+	sort.Slice(gap, func(i, j int) bool {
+		if gap[i].Round != gap[j].Round {
+			return gap[i].Round < gap[j].Round
+		}
+		return gap[i].Author < gap[j].Author
+	})
+	if len(gap) < 2000 {
+		t.Fatalf("only %d blocks above round %d", len(gap), highest)
+	}
+
+	ln.start(behind) // alone: its peers are stopped
+	peer := connectTestPeer(t, ln, behind)
+	// Batches of 64 (a fetch answer's most), the highest first.
+	var batches [][]*types.Block
+	for i := 0; i < len(gap); i += 64 {
+		batches = append(batches, gap[i:min(i+64, len(gap))])
+	}
+	for i := len(batches) - 1; i >= 0; i-- {
+		bz, err := wire.Encode(wire.FetchResponseMessage(batches[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = peer.sw.Send(ctx, peer.id, p2p.ChannelSync, bz)
+		cancel()
+		if err != nil {
+			t.Fatalf("send batch %d: %v", i, err)
+		}
+	}
+	want := from + 150
+	ln.waitHeight([]int{behind}, want, 60*time.Second)
+	t.Logf("validator %d, at height %d and round %d, got %d blocks (rounds %d-%d) highest first in %d answers, and executed up to height %d",
+		behind, from, highest, len(gap), gap[0].Round, gap[len(gap)-1].Round, len(batches), ln.height(behind))
+	ln.stop(behind)
 }
