@@ -98,15 +98,13 @@ func (q *inbox) empty() bool {
 	return len(q.local) == 0 && len(q.turn) == 0
 }
 
-// gate records whether the loop takes inputs. Only the loop writes gated, so it may read
-// it without the lock and take the lock only for a change.
+// gate records whether the loop takes inputs.
 func (q *inbox) gate(closed bool) {
-	if q.gated == closed {
-		return
-	}
 	q.mu.Lock()
-	q.gated = closed
-	q.room.Broadcast()
+	if q.gated != closed {
+		q.gated = closed
+		q.room.Broadcast()
+	}
 	q.mu.Unlock()
 }
 
