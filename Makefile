@@ -29,7 +29,7 @@ unit:
 
 SIM_SEEDS ?= 500
 sim:
-	TUTTI_SIM_SEEDS=$(SIM_SEEDS) $(GO) test -count=1 -timeout 20m -v -run 'TestSwarm|TestLyingClocks|TestCheckersCatchPlantedBugs|TestExternal|TestLedger|TestRegressionSeeds|TestCometBFTE2E' ./engine/sim/
+	TUTTI_SIM_SEEDS=$(SIM_SEEDS) $(GO) test -count=1 -timeout 20m -v -run 'TestSwarm|TestLyingClocks|TestSlowApp|TestCheckersCatchPlantedBugs|TestExternal|TestLedger|TestRegressionSeeds|TestCometBFTE2E' ./engine/sim/
 
 # A Cosmos SDK chain (simd v0.50, testnet/simd) as the external app of 4 Tutti validators
 # (testnet/sdknet): fresh starts, simd's CLI, liveness, relay, delegation, a killed app.

@@ -21,7 +21,8 @@ func newSimCommand() *cobra.Command {
 		parallel, replays  int
 		duration           time.Duration
 		plants, behaviours []string
-		calm               bool
+		calm, slowApp      bool
+		noSendCheck        bool
 		gcDepth            uint64
 	)
 	cmd := &cobra.Command{
@@ -33,7 +34,7 @@ agreement, slot integrity, no rollback, durability, app-hash agreement, validity
 liveness. A failure prints its seed, the violated property and the command that replays it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opt := sim.Options{Validators: nodes, Duration: duration, Byzantine: byzantine, Calm: calm, Behaviours: behaviours, GCDepth: gcDepth}
+			opt := sim.Options{Validators: nodes, Duration: duration, Byzantine: byzantine, Calm: calm, SlowApp: slowApp, NoSendCheck: noSendCheck, Behaviours: behaviours, GCDepth: gcDepth}
 			for _, p := range plants {
 				switch p {
 				case "weak-quorum":
@@ -107,7 +108,9 @@ liveness. A failure prints its seed, the violated property and the command that 
 	f.StringSliceVar(&behaviours, "behaviour", nil, "restrict byzantine behaviours (equivocate, withhold, garbage, replay, twin, amnesia, clock-ahead, clock-behind)")
 	f.StringSliceVar(&plants, "plant", nil, "plant a protocol bug the checkers must catch: weak-quorum, no-slot-guard, send-before-persist, no-client-order, no-time-hold")
 	f.BoolVar(&calm, "calm", false, "no crashes, partitions, loss or clock faults")
-	f.Uint64Var(&gcDepth, "gc-depth", 0, "every core's GC depth (0: 400, above the longest outage injected)")
+	f.BoolVar(&slowApp, "slow-app", false, "make an app slow long enough that its execution lags ordering by the lag limit")
+	f.BoolVar(&noSendCheck, "no-send-check", false, "turn off the driver's persist-before-send check (with --plant send-before-persist: the checkers must catch it)")
+	f.Uint64Var(&gcDepth, "gc-depth", 0, "every core's GC depth (0: drawn per seed from 20, 60 (production's) and 400)")
 	f.IntVar(&parallel, "parallel", runtime.NumCPU(), "seeds run at once")
 	f.IntVar(&replays, "replay-every", 10, "rerun every N-th seed and check its trace hash is identical (0: never)")
 	f.StringVar(&trace, "trace", "", "with --seed: write the event trace to this file")

@@ -35,6 +35,7 @@ func (c *Core) tryCommit() {
 			cm := c.lin.Linearize(d.Block)
 			c.noteOwnOrdered(cm)
 			c.relayOrdered(cm)
+			c.noteOrdered(cm)
 			for _, blk := range c.cutter.Add(cm) {
 				c.deliver(blk)
 				if nextHash, ended := c.cutter.EpochEnd(); ended && !c.halted {
@@ -106,6 +107,7 @@ func (c *Core) executedBlock(r ExecutionResult) {
 		AppHash: r.AppHash, ResultsHash: r.ResultsHash, NextValidatorsHash: r.NextValidatorsHash}
 	c.executed[r.Height] = resultHashes{app: r.AppHash, results: r.ResultsHash}
 	c.executedThrough = max(c.executedThrough, r.Height)
+	c.forgetExecuted(c.executedThrough)
 	for h := range c.quorumResult {
 		if h+forkCheckWindow < c.executedThrough {
 			delete(c.quorumResult, h) // executed before a restart: never compared here

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sort"
@@ -37,6 +38,7 @@ type Core struct {
 	minDelayArmedAt uint64 // round for which a MinDelay timer is pending
 	included        []uint64
 	ownOrdered      map[uint64]bool // rounds of our blocks a commit ordered, above the GC round
+	ordered         orderedTxs      // transactions ordered, not yet executed here (ordered.go)
 	requeued        uint64          // transactions put back from our collected, unordered blocks
 	pending         txQueue         // our next blocks' transactions (txqueue.go)
 	relay           relayState
@@ -137,6 +139,10 @@ func (c *Core) Stats() Stats {
 		Epoch: c.cfg.Epoch.Number, EpochChanges: c.epochChanges, Requeued: c.requeued,
 		SyncRequests: c.syncRequests, ServedFromStorage: c.servedFromStorage, HeldBack: c.heldBack}
 }
+
+// LastOwnRound is the highest round this validator signed a block for, or will never sign
+// (an epoch's start, a block of ours a peer showed us).
+func (c *Core) LastOwnRound() uint64 { return c.lastOwnRound }
 
 // Halted reports whether the core stopped on a fork or safety violation.
 func (c *Core) Halted() bool { return c.halted }
@@ -303,8 +309,8 @@ func (c *Core) offer(txs [][]byte, barrier uint64) {
 		return
 	}
 	for i, tx := range txs {
-		if len(tx) == 0 || len(tx) > c.cfg.Limits.MaxTxBytes {
-			continue
+		if len(tx) == 0 || len(tx) > c.cfg.Limits.MaxTxBytes || c.orderedHash(sha256.Sum256(tx)) {
+			continue // an ordered one is offered until this node executes it (ordered.go)
 		}
 		if c.pending.bytes+len(tx) > c.cfg.MaxPendingTxBytes {
 			c.emit(PayloadDeclined{Txs: txs[i:]})

@@ -99,7 +99,7 @@ func (c *Core) enterEpoch(next types.Epoch) {
 		// A replay reaches epoch ends the previous run already passed; it proposed these
 		// again then (they are in our stored blocks of the new epoch) or lost them with its
 		// mempool, so they are not queued twice.
-		unordered, barriers = c.unorderedOwnTxs()
+		unordered, barriers = c.notOrdered(c.unorderedOwnTxs())
 	}
 	done := pastEpoch{number: c.cfg.Epoch.Number, dag: c.dag}
 	if own := c.dag.Latest(c.self); own != nil && own.Round > c.cfg.Epoch.StartRound {

@@ -39,7 +39,7 @@ type PayloadAvailable struct {
 
 // TxsRelayed: the mempool admitted transactions peers relayed, which another validator is
 // meant to propose (this one keeps them as a fallback, relay.go), and dropped earlier ones
-// its app now refuses.
+// its app now refuses or an executed block held.
 type TxsRelayed struct {
 	Txs     []RelayedTx
 	Dropped []uint64 // Seq of relayed transactions no longer in the mempool

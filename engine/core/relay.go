@@ -2,6 +2,7 @@ package core
 
 import (
 	"crypto/sha256"
+	"sort"
 	"time"
 
 	"github.com/tutti-bft/tutti/engine/order"
@@ -82,29 +83,35 @@ type fallback struct {
 }
 
 // relayed takes in what the mempool admitted and dropped since the last call.
+// Admissions go first: one batch may carry a transaction and its drop.
 func (c *Core) relayed(in TxsRelayed) {
+	c.relayAdmitted(in.Txs)
 	r := &c.relay
 	for _, seq := range in.Dropped {
-		for _, f := range r.waiting {
-			if f.seq == seq {
-				c.resolve(f)
-			}
+		// waiting is in Seq order, and a Seq appears in it at most once.
+		i := sort.Search(len(r.waiting), func(i int) bool { return r.waiting[i].seq >= seq })
+		if i < len(r.waiting) && r.waiting[i].seq == seq {
+			c.resolve(r.waiting[i])
 		}
 	}
+}
+
+func (c *Core) relayAdmitted(txs []RelayedTx) {
 	if c.self < 0 {
 		return // we propose nothing, so we neither wait for nor take over anything
 	}
+	r := &c.relay
 	if r.byKey == nil {
 		r.byKey = map[[32]byte]*fallback{}
 	}
-	for _, t := range in.Txs {
+	for _, t := range txs {
 		if t.Seq <= r.through {
 			continue // a repeat: the numbering only goes up
 		}
 		r.through = t.Seq
 		key := sha256.Sum256(t.Tx)
-		if _, dup := r.byKey[key]; dup {
-			continue
+		if _, dup := r.byKey[key]; dup || c.lin.Ordered(key) {
+			continue // ordered already: the relay arrived after its commit
 		}
 		f := &fallback{seq: t.Seq, tx: t.Tx, key: key, owner: t.Owner, at: c.now, atRound: c.dag.HighestRound()}
 		r.waiting = append(r.waiting, f)

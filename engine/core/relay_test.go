@@ -187,3 +187,40 @@ func TestLostRelayedTransactionIsReleasedThenTakenOver(t *testing.T) {
 		t.Fatal("a relayed transaction the mempool dropped was carried")
 	}
 }
+
+// A relay can reach a validator after the transaction was ordered (the owner's copy beat
+// it), and the mempool can report a fallback's admission and its drop in one batch. Neither
+// may leave a fallback waiting: it would be taken over after TakeoverDelay and, once the
+// dedupe window had passed, ordered a second time.
+func TestLateRelayOfAnOrderedTransactionIsNeverCarried(t *testing.T) {
+	cl := newCluster(t, 4, 25, nil)
+	for i := 0; i < cl.n; i++ {
+		cl.step(i, Restart{})
+	}
+	for range 50 {
+		cl.tick()
+	}
+	owner := cl.signers[0].PubKey()
+	cl.step(0, PayloadAvailable{Txs: [][]byte{[]byte("early")}})
+	for range 400 {
+		if _, ok := cl.position(1, "early"); ok {
+			break
+		}
+		cl.tick()
+	}
+	if _, ok := cl.position(1, "early"); !ok {
+		t.Fatal("the owner's transaction was never ordered")
+	}
+	cl.step(1, TxsRelayed{Txs: []RelayedTx{{Seq: 1, Tx: []byte("early"), Owner: owner}}})
+	cl.step(2, TxsRelayed{Txs: []RelayedTx{{Seq: 1, Tx: []byte("gone"), Owner: owner}}, Dropped: []uint64{1}})
+	for end := cl.now.Add(cl.cores[1].cfg.TakeoverDelay + time.Second); cl.now.Before(end); {
+		cl.tick()
+	}
+	cl.checkAgreement(3)
+	if n := cl.carriedBy("early"); n != 1 {
+		t.Fatalf("the late-relayed transaction is in %d blocks, want only its owner's", n)
+	}
+	if n := cl.carriedBy("gone"); n != 0 {
+		t.Fatalf("a fallback admitted and dropped in one batch is in %d blocks, want none", n)
+	}
+}

@@ -32,7 +32,8 @@ func (c *Core) requeueCollected(from, to uint64) {
 	var txs [][]byte
 	var barriers []uint64
 	if c.self >= 0 && !c.restoring {
-		txs, barriers = c.unorderedOwnTxsIn(max(from, c.cfg.Epoch.StartRound), to)
+		// Another validator's copy of one may have been ordered (ordered.go).
+		txs, barriers = c.notOrdered(c.unorderedOwnTxsIn(max(from, c.cfg.Epoch.StartRound), to))
 	}
 	for r := range c.ownOrdered {
 		if r <= to {

@@ -226,8 +226,8 @@ func (m *Mempool) Reap(maxBytes int64, maxTxs int) (txs [][]byte, afterRelayed u
 	return txs, afterRelayed
 }
 
-// TakeRelayed returns the fallbacks admitted, and the Seq of those dropped, since the
-// last call, in order. Call it before handing the core a batch reaped after them.
+// TakeRelayed returns the fallbacks admitted, and the Seq of those dropped (refused on
+// recheck, or committed), since the last call, in order. Call it before handing the core a batch reaped after them.
 func (m *Mempool) TakeRelayed() (added []Relayed, dropped []uint64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -281,6 +281,12 @@ func (m *Mempool) Update(ctx context.Context, committed [][]byte) ([][]byte, err
 		m.cache.add(key)
 		if e, ok := m.byKey[key]; ok {
 			m.removeLocked(e)
+			if e.fallback {
+				// The core may have taken this fallback in after it ordered the
+				// transaction (the relay arrived between ordering and execution): told
+				// nothing, it would wait for it and in the end propose it again.
+				m.droppedRelayed = append(m.droppedRelayed, e.relaySeq)
+			}
 		}
 	}
 	var pending []*entry

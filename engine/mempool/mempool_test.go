@@ -498,3 +498,25 @@ func TestRelayedFallbacksAreKeptNotReaped(t *testing.T) {
 		t.Fatalf("dropped fallbacks %v, want [2]", dropped)
 	}
 }
+
+// A fallback a block committed is reported dropped, as one the recheck refused is: the
+// relay may have reached the core after it ordered the transaction, and nothing else would
+// tell it the fallback is settled.
+func TestCommittedFallbackIsReportedDropped(t *testing.T) {
+	pool := New(defaultConfig(), &sequenceApp{committed: map[string]int{}})
+	ctx := context.Background()
+	for _, tx := range []string{"alice/1", "bob/1"} {
+		if res, err := pool.CheckRelayed(ctx, []byte(tx), []byte("owner"), false); err != nil || res.Code != 0 {
+			t.Fatalf("%s: %v %v", tx, res, err)
+		}
+	}
+	if added, _ := pool.TakeRelayed(); len(added) != 2 {
+		t.Fatalf("admitted %+v, want two fallbacks", added)
+	}
+	if _, err := pool.Update(ctx, [][]byte{[]byte("bob/1")}); err != nil {
+		t.Fatal(err)
+	}
+	if added, dropped := pool.TakeRelayed(); len(added) != 0 || len(dropped) != 1 || dropped[0] != 2 {
+		t.Fatalf("after committing bob/1: added %+v, dropped %v, want dropped [2]", added, dropped)
+	}
+}

@@ -4,33 +4,29 @@ import (
 	"sync"
 
 	"github.com/tutti-bft/tutti/engine/core"
+	"github.com/tutti-bft/tutti/engine/drive"
 	"github.com/tutti-bft/tutti/p2p"
 )
 
-// perPeerInputs bounds what one peer can have waiting for the loop. An honest peer sends a
-// few blocks per round and one answer per request, far below it; a peer that keeps its
-// queue full while the loop serves every peer in turn sends faster than its share.
-const perPeerInputs = 1024
+// perPeerInputs bounds what one peer can have waiting for the loop (drive.Queue).
+const perPeerInputs = drive.PerPeerInputs
 
-// inbox holds the loop's inputs: one queue per peer, served in turn one input at a time,
-// so a peer that floods delays only itself, and a queue for the node's own inputs (timers),
-// served first. While the loop takes no inputs (its executor is at the lag limit) a full
-// peer queue holds back that peer's reader, as a full shared queue did before; while the
-// loop takes inputs, a full queue means the peer floods: its input is dropped and the
-// caller closes its link.
+// inbox is the driver's input queue (drive.Queue: the node's own inputs first, then each
+// peer's in turn) shared between the peers' reader goroutines and the loop. While the loop
+// takes no inputs (its executor is at the lag limit) a full peer queue holds back that
+// peer's reader, so nothing is lost; while the loop takes inputs, a full queue means the
+// peer floods: its input is dropped and the caller closes its link.
 type inbox struct {
 	mu     sync.Mutex
 	room   *sync.Cond // signalled when a peer queue shrinks or the gate opens
-	local  []core.Input
-	queues map[p2p.ID][]core.Input
-	turn   []p2p.ID // peers with queued inputs, in the order they are served
-	gated  bool     // the loop takes no inputs for now
+	queue  *drive.Queue
+	gated  bool // the loop takes no inputs for now
 	closed bool
 	ready  chan struct{} // signalled when an input is queued
 }
 
 func newInbox() *inbox {
-	q := &inbox{queues: map[p2p.ID][]core.Input{}, ready: make(chan struct{}, 1)}
+	q := &inbox{queue: drive.NewQueue(), ready: make(chan struct{}, 1)}
 	q.room = sync.NewCond(&q.mu)
 	return q
 }
@@ -38,7 +34,7 @@ func newInbox() *inbox {
 // pushLocal queues one of the node's own inputs.
 func (q *inbox) pushLocal(in core.Input) {
 	q.mu.Lock()
-	q.local = append(q.local, in)
+	q.queue.PushLocal(in)
 	q.mu.Unlock()
 	signal(q.ready)
 }
@@ -48,54 +44,36 @@ func (q *inbox) pushLocal(in core.Input) {
 func (q *inbox) pushPeer(peer p2p.ID, in core.Input) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.queues[peer]) >= perPeerInputs && q.gated && !q.closed {
+	for q.queue.Full(string(peer)) && q.gated && !q.closed {
 		q.room.Wait()
 	}
 	if q.closed {
 		return true
 	}
-	if len(q.queues[peer]) >= perPeerInputs {
+	if q.queue.Full(string(peer)) {
 		return false
 	}
-	if len(q.queues[peer]) == 0 {
-		q.turn = append(q.turn, peer)
-	}
-	q.queues[peer] = append(q.queues[peer], in)
+	q.queue.PushPeer(string(peer), in)
 	signal(q.ready)
 	return true
 }
 
-// pop takes the next input: the node's own first, then one from the next peer in turn.
+// pop takes the next input.
 func (q *inbox) pop() (core.Input, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.local) > 0 {
-		in := q.local[0]
-		q.local = q.local[1:]
-		return in, true
+	in, ok := q.queue.Pop()
+	if ok {
+		q.room.Broadcast()
 	}
-	if len(q.turn) == 0 {
-		return nil, false
-	}
-	peer := q.turn[0]
-	queue := q.queues[peer]
-	in := queue[0]
-	q.turn = q.turn[1:]
-	if len(queue) == 1 {
-		delete(q.queues, peer)
-	} else {
-		q.queues[peer] = queue[1:]
-		q.turn = append(q.turn, peer)
-	}
-	q.room.Broadcast()
-	return in, true
+	return in, ok
 }
 
 // empty reports whether nothing waits.
 func (q *inbox) empty() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.local) == 0 && len(q.turn) == 0
+	return q.queue.Empty()
 }
 
 // gate records whether the loop takes inputs.
@@ -112,16 +90,7 @@ func (q *inbox) gate(closed bool) {
 func (q *inbox) drop(peer p2p.ID) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if _, ok := q.queues[peer]; !ok {
-		return
-	}
-	delete(q.queues, peer)
-	for i, p := range q.turn {
-		if p == peer {
-			q.turn = append(q.turn[:i], q.turn[i+1:]...)
-			break
-		}
-	}
+	q.queue.Drop(string(peer))
 	q.room.Broadcast()
 }
 

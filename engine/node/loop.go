@@ -22,16 +22,16 @@ const progressEvery = 10 * time.Second
 // cases (results, the hand-over to the executor) again.
 const inputBurst = 64
 
-// loop is the one goroutine that owns the core: every input goes through it, and the
-// actions each step returns are carried out in order before the next input. It never
-// blocks on a neighbour: ABCI blocks wait in pending for the executor, which a select case
+// loop is the one goroutine that owns the core and its driver: every input goes through
+// it, and the actions each step returns are carried out in order before the next input. It
+// never blocks on a neighbour: ABCI blocks wait in the driver's queue for the executor, which a select case
 // hands over only while there is one (as etcd-raft's node.run offers Ready), and results
 // are read whatever else is waiting, so no step, however many heights it cuts, can leave
 // the loop and the executor waiting on each other.
 func (n *Node) loop(ctx context.Context) error {
 	defer close(n.done)
 	defer n.inbox.close()
-	n.runActions(n.replay)
+	n.drv.Start(n.replay)
 	n.replay = nil
 	for _, in := range n.startup {
 		n.step(in)
@@ -40,11 +40,11 @@ func (n *Node) loop(ctx context.Context) error {
 	defer progress.Stop()
 	for {
 		var deliver chan order.ABCIBlock
-		var next order.ABCIBlock
-		if len(n.pending) > 0 {
-			deliver, next = n.deliver, n.pending[0]
+		next, ok := n.drv.Next()
+		if ok {
+			deliver = n.deliver
 		}
-		atLag := len(n.pending) >= deliverLag
+		atLag := n.drv.AtLag()
 		n.inbox.gate(atLag)
 		inputs := n.inbox.ready
 		if atLag {
@@ -60,10 +60,9 @@ func (n *Node) loop(ctx context.Context) error {
 		case r := <-n.results:
 			n.step(r)
 		case deliver <- next:
-			n.pending[0] = order.ABCIBlock{}
-			n.pending = n.pending[1:]
+			n.drv.Taken()
 		case <-inputs:
-			for k := 0; k < inputBurst && len(n.pending) < deliverLag; k++ {
+			for k := 0; k < inputBurst && n.drv.TakesInputs(); k++ {
 				in, ok := n.inbox.pop()
 				if !ok {
 					break
@@ -89,58 +88,27 @@ func (n *Node) loop(ctx context.Context) error {
 		if n.core.Halted() {
 			return fmt.Errorf("the engine halted to protect safety; see the ERROR above")
 		}
+		if !n.drv.Ready() {
+			// The driver stopped (its error is on n.fatal) or waits for a synced persist,
+			// which the node's store never leaves under way.
+			return <-n.fatal
+		}
 	}
 }
 
+// step feeds the core through the driver (engine/drive), which carries out its actions in
+// order: a synced persist completes before any action after it (the broadcast of the block
+// it holds among them) runs, and cut ABCI blocks wait in its queue for the executor.
 func (n *Node) step(in core.Input) {
-	n.runActions(n.core.Step(time.Now(), in))
+	if !n.drv.Ready() {
+		return // stopped: the loop returns its error
+	}
+	n.drv.Step(time.Now(), in)
+	n.cutHeight.Store(n.core.Stats().Height)
 	if c := n.core.Epoch().Committee; c != n.committee.Load() {
 		n.committee.Store(c)
 		n.log.Info().Uint64("epoch", n.core.Epoch().Number).Int("validators", c.Size()).
 			Uint64("start_round", n.core.Epoch().StartRound).Int("validator_index", n.core.Self()).Msg("entered a new epoch")
-	}
-}
-
-// runActions carries out actions strictly in order: a synced persist completes before any
-// action after it (the broadcast of the block it holds among them) runs.
-func (n *Node) runActions(actions []core.Action) {
-	for _, a := range actions {
-		switch a := a.(type) {
-		case core.Persist:
-			if err := n.store.Persist(a); err != nil {
-				n.fail(fmt.Errorf("persist blocks: %w; the node stops rather than send what it could not store", err))
-				return
-			}
-			if a.Sync {
-				crashpoint("persist") // synced own block, not yet sent
-			}
-		case core.Broadcast:
-			n.broadcast(wire.BlockMessage(a.Block))
-			n.ownBlockSent(a.Block.Round)
-		case core.SendTo:
-			n.sendTo(a.Peer, a.Msg)
-		case core.RequestBlocks:
-			n.sendTo(a.Peer, wire.FetchRequestMessage(a.Refs))
-		case core.ServeStored:
-			n.serveStored(a)
-		case core.SetTimer:
-			n.setTimer(a)
-		case core.DeliverABCIBlock:
-			n.cutHeight.Store(a.Block.Height)
-			// Handed over by the loop's select; what is still pending at a stop is ordered
-			// again at restart.
-			n.pending = append(n.pending, a.Block)
-		case core.ReportEvidence:
-			n.log.Warn().Int("author", a.Evidence.Author).Uint64("round", a.Evidence.Round).Uint64("epoch", a.Evidence.Epoch).
-				Msg("a validator signed two blocks for one round; the evidence is ordered and reported to the app")
-		case core.PayloadDeclined:
-			n.pool.Return(a.Txs)
-			n.prop.batchQueued = false // the core gave the list back: the next may be prepared
-		case core.Halt:
-			n.log.Error().Str("reason", a.Reason).Msg("engine halted: this node's state disagrees with a quorum; " +
-				"stop it, check the app for non-determinism, and resync its data")
-			return
-		}
 	}
 }
 

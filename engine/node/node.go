@@ -18,6 +18,7 @@ import (
 	"github.com/tutti-bft/tutti/abci/handshake"
 	"github.com/tutti-bft/tutti/engine/config"
 	"github.com/tutti-bft/tutti/engine/core"
+	"github.com/tutti-bft/tutti/engine/drive"
 	"github.com/tutti-bft/tutti/engine/genesis"
 	"github.com/tutti-bft/tutti/engine/mempool"
 	"github.com/tutti-bft/tutti/engine/order"
@@ -57,8 +58,8 @@ type Node struct {
 	metricsAddr atomic.Value // string: where /metrics is served now
 	rpcServer   rpcHolder    // the JSON-RPC server once Run started it (rpc.go)
 
-	inbox   *inbox            // peers' and timers' inputs (inbox.go)
-	pending []order.ABCIBlock // cut, not yet taken by the executor; loop only
+	drv     *drive.Driver // the core's driver (engine/drive); loop only
+	inbox   *inbox        // peers' and timers' inputs (inbox.go)
 	deliver chan order.ABCIBlock
 	results chan core.ExecutionResult
 	fatal   chan error
@@ -169,6 +170,7 @@ func (n *Node) handshakeAndRestore() error {
 		return fmt.Errorf("restore the engine from %s: %w", n.store.Path(), err)
 	}
 	n.core, n.replay = c, actions
+	n.drv = drive.New(c, host{n}, deliverLag)
 	n.cutHeight.Store(c.Stats().Height)
 	n.height.Store(n.store.Height())
 	if hs.LastResult != nil {

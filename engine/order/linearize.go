@@ -18,8 +18,9 @@ type AuthoredAttestation struct {
 type Commit struct {
 	Index        uint64
 	Leader       *types.Block
-	Blocks       []*types.Block // sorted by (round, author rank in the round)
-	Txs          [][]byte       // payloads concatenated, duplicates dropped
+	Blocks       []*types.Block      // sorted by (round, author rank in the round)
+	Txs          [][]byte            // payloads concatenated, duplicates dropped
+	TxHashes     [][sha256.Size]byte // the SHA-256 of each of Txs
 	TxBytes      int
 	TimeMs       int64
 	Evidence     []types.Equivocation // first time ordered
@@ -155,6 +156,7 @@ func (l *Linearizer) Linearize(leader *types.Block) Commit {
 			l.seenTx[h] = leader.Round
 			l.txByRound[leader.Round] = append(l.txByRound[leader.Round], h)
 			c.Txs = append(c.Txs, tx)
+			c.TxHashes = append(c.TxHashes, h)
 			c.TxBytes += len(tx)
 		}
 		for _, e := range b.Evidence {
@@ -172,6 +174,13 @@ func (l *Linearizer) Linearize(leader *types.Block) Commit {
 		l.advance(leader.Round)
 	}
 	return c
+}
+
+// Ordered reports whether a transaction with this SHA-256 hash was ordered within the
+// dedupe window.
+func (l *Linearizer) Ordered(hash [sha256.Size]byte) bool {
+	_, ok := l.seenTx[hash]
+	return ok
 }
 
 // advance moves the last leader round and forgets what fell below the GC and dedupe horizons.

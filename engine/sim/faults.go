@@ -200,6 +200,43 @@ func (s *Sim) scheduleFaults(healAt time.Duration) {
 	}
 }
 
+// scheduleSlowApps makes an instance's app slow for 5-15 s: each height takes 0.2-2 s, so
+// execution falls behind ordering, and when it falls behind by the lag limit the driver
+// takes no inputs (and cuts nothing more) until it catches up, as a node with a slow app
+// does. With Options.SlowApp one instance's app is slow from the first second to the heal,
+// at 1-4 s a height, calm runs included, so it reaches the limit wherever the chain cuts
+// heights faster than that. It draws from its own stream,
+// so the other faults a seed injects stay as they were.
+func (s *Sim) scheduleSlowApps(healAt time.Duration) {
+	r := s.rng("slow-app")
+	slow := func(n *instance, start, length, delay time.Duration) {
+		s.sched.after(start, fmt.Sprintf("fault slow-app %d", n.id), func() {
+			s.stats.fault("slow-app")
+			n.appDelay = delay
+			s.sched.after(length, fmt.Sprintf("slow-app ends %d", n.id), func() {
+				n.appDelay = 0
+				if n.up {
+					n.pump()
+				}
+			})
+		})
+	}
+	if s.opt.SlowApp {
+		n := s.instances[r.IntN(len(s.instances))]
+		slow(n, time.Second, healAt-2*time.Second, time.Duration(1000+r.IntN(3000))*time.Millisecond)
+	}
+	if s.opt.Calm {
+		return
+	}
+	for i, times := 0, r.IntN(3); i < times; i++ {
+		n := s.instances[r.IntN(len(s.instances))]
+		delay := time.Duration(200+r.IntN(1800)) * time.Millisecond
+		length := time.Duration(5000+r.IntN(10000)) * time.Millisecond
+		start := time.Second + time.Duration(r.Int64N(int64(max(healAt-length-2*time.Second, time.Second))))
+		slow(n, start, length, delay)
+	}
+}
+
 // restart brings a crashed instance back, unless something else already did.
 func (s *Sim) restart(n *instance, incarnation int) {
 	if n.up || n.incarnation != incarnation {

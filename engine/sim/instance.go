@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -13,15 +14,20 @@ import (
 	"github.com/tutti-bft/tutti/abci/exec"
 	"github.com/tutti-bft/tutti/abci/handshake"
 	"github.com/tutti-bft/tutti/engine/core"
+	"github.com/tutti-bft/tutti/engine/drive"
 	"github.com/tutti-bft/tutti/engine/mempool"
+	"github.com/tutti-bft/tutti/engine/order"
 	"github.com/tutti-bft/tutti/engine/relay"
 	"github.com/tutti-bft/tutti/engine/types"
 	"github.com/tutti-bft/tutti/engine/wire"
 )
 
 // fsyncDelay is how long a synced write takes; actions after it wait, and a crash in
-// between loses the write.
-const fsyncDelay = 2 * time.Millisecond
+// between loses the write. executorLag is the node's lag limit (engine/node deliverLag).
+const (
+	fsyncDelay  = 2 * time.Millisecond
+	executorLag = 64
+)
 
 // instance is one running copy of a validator: the real core, a real ABCI app behind
 // cometbft's local client, the real mempool, a simulated disk and clock. A twin is a
@@ -48,10 +54,12 @@ type instance struct {
 	query       proxy.AppConnQuery
 	exec        *exec.Executor
 	pool        *mempool.Mempool
-	busy        bool          // waiting for an fsync
-	queued      []core.Action // actions behind that fsync
-	inbox       []core.Input
+	drv         *drive.Driver // the node's driver around the core (engine/drive)
+	inbox       *drive.Queue  // inputs the driver has not taken: the instance's own, then each peer's in turn
+	results     []core.Input  // execution results, taken whenever the driver is ready
 	pumping     bool
+	executing   bool          // the app is busy with a height (slow app)
+	appDelay    time.Duration // how long the app takes per height now (0: at once)
 	timers      map[core.TimerKind]uint64
 	timerSeq    uint64
 	lastOwn     *types.Block // the last own block sent (equivocators fork it)
@@ -124,9 +132,11 @@ func (n *instance) start() error {
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	n.core, n.up, n.halted, n.busy = c, true, false, false
-	n.queued, n.inbox, n.timers = nil, nil, map[core.TimerKind]uint64{}
-	n.run(actions)
+	n.core, n.up, n.halted, n.executing = c, true, false, false
+	n.drv = drive.New(c, n, executorLag)
+	n.drv.SkipSendCheck = n.s.opt.NoSendCheck
+	n.inbox, n.results, n.timers = drive.NewQueue(), nil, map[core.TimerKind]uint64{}
+	n.drv.Start(actions)
 	if lastResult != nil {
 		// The core attests to the last executed height in its next block; a restarted core
 		// learns it here, as the node's runtime tells it after its handshake.
@@ -158,86 +168,92 @@ func (n *instance) crash() {
 			n.s.violate("app", fmt.Sprintf("instance %d: closing its app at the crash: %v", n.id, err))
 		}
 	}
-	n.up, n.core, n.pool = false, nil, nil
+	n.up, n.core, n.drv, n.pool = false, nil, nil, nil
 	n.incarnation++
 }
 
-// input feeds the core one input, or queues it while an fsync is under way.
+// input queues one of the instance's own inputs for the driver.
 func (n *instance) input(in core.Input) {
 	if !n.up || n.halted {
 		return
 	}
-	n.inbox = append(n.inbox, in)
+	n.inbox.PushLocal(in)
 	n.pump()
 }
 
+// peerInput queues a peer's input in that peer's queue. A flooding peer's input is dropped
+// as the node drops it (the node also closes its link); while the driver takes no inputs
+// (the executor at the lag limit) it waits, as the node holds back the peer's reader.
+func (n *instance) peerInput(fromInstance int, in core.Input) {
+	if !n.up || n.halted {
+		return
+	}
+	peer := strconv.Itoa(fromInstance)
+	if n.inbox.Full(peer) && n.drv.TakesInputs() {
+		n.s.stats.InputsDropped++
+		return
+	}
+	n.inbox.PushPeer(peer, in)
+	n.pump()
+}
+
+// pump feeds the driver what it takes, as the node's loop does: execution results whenever
+// it is ready, other inputs only while the executor is below the lag limit; and hands cut
+// blocks to the executor.
 func (n *instance) pump() {
 	if n.pumping {
 		return
 	}
 	n.pumping = true
 	defer func() { n.pumping = false }()
-	for n.up && !n.halted && !n.busy && len(n.inbox) > 0 {
-		in := n.inbox[0]
-		n.inbox = n.inbox[1:]
-		actions := n.core.Step(n.now(), in)
-		n.s.sched.note("step %d %T -> %d actions", n.id, in, len(actions))
-		n.run(actions)
+	for {
+		n.runExecutor()
+		if !n.up || n.halted || !n.drv.Ready() {
+			return
+		}
+		var in core.Input
+		switch {
+		case len(n.results) > 0:
+			in, n.results = n.results[0], n.results[1:]
+		case n.drv.TakesInputs():
+			var ok bool
+			if in, ok = n.inbox.Pop(); !ok {
+				return
+			}
+		default:
+			return
+		}
+		n.drv.Step(n.now(), in)
+		n.s.sched.note("step %d %T", n.id, in)
+		if lag := n.drv.Pending(); lag > n.s.stats.MaxExecutorLag {
+			n.s.stats.MaxExecutorLag = lag
+		}
 	}
 }
 
-// run carries out actions strictly in order, as the node's runtime does.
-func (n *instance) run(actions []core.Action) {
-	for i, a := range actions {
-		if !n.up || n.halted {
+// runExecutor hands cut blocks to the app one at a time: at once, or, while the app is
+// slow, each after appDelay.
+func (n *instance) runExecutor() {
+	for n.up && !n.halted && !n.executing {
+		b, ok := n.drv.Next()
+		if !ok {
 			return
 		}
-		switch a := a.(type) {
-		case core.Persist:
-			recs := make([]record, len(a.Blocks))
-			for j, b := range a.Blocks {
-				recs[j] = record{block: b}
-			}
-			n.disk.write(recs)
-			if a.Sync {
-				n.busy, n.queued = true, actions[i+1:]
-				inc := n.incarnation
-				n.s.sched.after(fsyncDelay, fmt.Sprintf("fsync %d", n.id), func() {
-					if inc != n.incarnation {
-						return
-					}
-					n.disk.sync()
-					n.busy = false
-					rest := n.queued
-					n.queued = nil
-					n.run(rest)
-					n.pump()
-				})
+		n.drv.Taken()
+		if n.appDelay == 0 {
+			n.execute(b)
+			continue
+		}
+		n.executing = true
+		inc := n.incarnation
+		n.s.sched.after(n.appDelay, fmt.Sprintf("execute %d h=%d", n.id, b.Height), func() {
+			if inc != n.incarnation {
 				return
 			}
-		case core.Broadcast:
-			n.sendOwn(a.Block)
-		case core.SendTo:
-			n.sendTo(a.Peer, a.Msg)
-		case core.RequestBlocks:
-			n.sendTo(a.Peer, wire.FetchRequestMessage(a.Refs))
-		case core.ServeStored:
-			if blocks := n.disk.serve(a); len(blocks) > 0 {
-				n.sendTo(a.Peer, wire.FetchResponseMessage(blocks))
-			}
-		case core.SetTimer:
-			n.setTimer(a)
-		case core.DeliverABCIBlock:
-			n.execute(a)
-		case core.ReportEvidence:
-			n.s.sched.note("evidence %d author=%d round=%d", n.id, a.Evidence.Author, a.Evidence.Round)
-		case core.PayloadDeclined:
-			n.pool.Return(a.Txs)
-		case core.Halt:
-			n.halted = true
-			n.s.halted(n, a.Reason)
-			return
-		}
+			n.executing = false
+			n.execute(b)
+			n.pump()
+		})
 	}
 }
 
@@ -254,10 +270,9 @@ func (n *instance) setTimer(t core.SetTimer) {
 	})
 }
 
-// execute runs one ABCI block through the real executor and app, stores it, and hands the
-// result back to the core after the current actions.
-func (n *instance) execute(d core.DeliverABCIBlock) {
-	b := d.Block
+// execute runs one ABCI block through the real executor and app, stores it, and queues the
+// result for the core.
+func (n *instance) execute(b order.ABCIBlock) {
 	// As the node does: the block store commits the height with a synced batch before the
 	// app's Commit.
 	_, result, err := n.exec.Execute(context.Background(), &b, func(e *exec.Executed, r core.ExecutionResult) error {
@@ -274,13 +289,13 @@ func (n *instance) execute(d core.DeliverABCIBlock) {
 	if _, err := n.pool.Update(context.Background(), b.Txs); err != nil {
 		n.s.violate("exec", fmt.Sprintf("instance %d mempool update: %v", n.id, err))
 	}
-	n.inbox = append(n.inbox, result)
+	n.results = append(n.results, result)
 	if added, dropped := n.pool.TakeRelayed(); len(added)+len(dropped) > 0 {
 		in := core.TxsRelayed{Dropped: dropped}
 		for _, a := range added {
 			in.Txs = append(in.Txs, core.RelayedTx{Seq: a.Seq, Tx: a.Tx, Owner: a.Owner})
 		}
-		n.inbox = append(n.inbox, in)
+		n.inbox.PushLocal(in)
 	}
 }
 
@@ -319,13 +334,13 @@ func (n *instance) receive(fromInstance int, payload []byte) {
 	from := n.peerNumber(fromInstance)
 	switch {
 	case msg.Block != nil:
-		n.input(core.BlockReceived{From: from, Block: msg.Block})
+		n.peerInput(fromInstance, core.BlockReceived{From: from, Block: msg.Block})
 	case msg.IsFetchRequest():
-		n.input(core.FetchRequested{From: from, Refs: msg.FetchRequest})
+		n.peerInput(fromInstance, core.FetchRequested{From: from, Refs: msg.FetchRequest})
 	case msg.Sync != nil:
-		n.input(core.SyncRequested{From: from, Epoch: msg.Sync.Epoch, Highest: msg.Sync.Highest})
+		n.peerInput(fromInstance, core.SyncRequested{From: from, Epoch: msg.Sync.Epoch, Highest: msg.Sync.Highest})
 	case msg.IsFetchResponse():
-		n.input(core.BlocksFetched{From: from, Blocks: msg.FetchResponse})
+		n.peerInput(fromInstance, core.BlocksFetched{From: from, Blocks: msg.FetchResponse})
 	case msg.Relay != nil:
 		n.receiveRelay(fromInstance, msg.Relay)
 	}

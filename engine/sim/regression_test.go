@@ -36,6 +36,19 @@ func TestRegressionSeeds(t *testing.T) {
 		// just below the frontier was never asked, and it stalled. Fixed by starting the
 		// answer below the frontier for authors near it, and remembering those parents.
 		{"sync below the quorum frontier", Options{Seed: 107, Validators: 4, Byzantine: -1}},
+		// A relayed copy reached validator 0 after the owner's copy was ordered, before
+		// validator 0 executed it: its core kept a fallback nothing resolved, took it
+		// over and proposed it 282 rounds later, past the dedupe window, so the
+		// transaction was ordered twice. Fixed by the mempool reporting committed
+		// fallbacks as dropped and the core ignoring relays of ordered transactions.
+		{"late relay of an ordered transaction", Options{Seed: 167, Validators: 4, Byzantine: -1, GCDepth: 60}},
+		{"late relay after amnesia", Options{Seed: 92, Validators: 4, Byzantine: -1, GCDepth: 20}},
+		// A slow app held validator 0's execution 21 s behind its ordering: its mempool and
+		// its requeue of an unordered own block offered a transaction another validator's
+		// copy had ordered, and it proposed it again 450 rounds later, past the dedupe
+		// window. Fixed by the core remembering what it ordered until it executed it
+		// (core/ordered.go).
+		{"ordered, not yet executed, proposed again", Options{Seed: 3, Validators: 4, Byzantine: -1, Calm: true, SlowApp: true}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.found, func(t *testing.T) {

@@ -31,7 +31,7 @@ func Run(opt Options) Result {
 	s.drawCommittee()
 	s.gcDepth = opt.GCDepth
 	if s.gcDepth == 0 {
-		s.gcDepth = defaultGCDepth
+		s.gcDepth = gcDepths[s.rng("gc-depth").IntN(len(gcDepths))]
 	}
 	s.drawByzantine()
 	s.createInstances()
@@ -42,6 +42,9 @@ func Run(opt Options) Result {
 	s.scheduleWorkload(500*time.Millisecond, opt.Duration*8/10)
 	if !opt.Ledger {
 		s.scheduleHoppingClient(500*time.Millisecond, opt.Duration*8/10)
+	}
+	if !opt.Calm || opt.SlowApp {
+		s.scheduleSlowApps(healAt)
 	}
 	if !opt.Calm {
 		s.scheduleFaults(healAt)
@@ -264,6 +267,9 @@ func (s *Sim) finish(heightAtHeal map[string]int64) Result {
 			Detail: fmt.Sprintf("only %d of %d honest instances executed any height", len(live), len(s.instancesOfHonest()))})
 	}
 	s.violations = append(s.violations, check.Liveness(live, heightAtHeal, 3, 10)...)
+	if s.stats.MaxExecutorLag >= executorLag {
+		s.stats.SeedsAtLagLimit = 1
+	}
 
 	res := Result{Seed: s.opt.Seed, Validators: len(s.powers), Powers: s.powers, GCDepth: s.gcDepth,
 		TraceHash: s.sched.traceHash(), Violations: sortedViolations(s.violations)}

@@ -41,7 +41,13 @@ type Options struct {
 	Mutations core.Mutations
 	// Calm turns off crashes, partitions, loss and clock faults (a fault-free baseline).
 	Calm bool
-	// GCDepth is every core's GC depth; 0 means defaultGCDepth.
+	// SlowApp makes the app of at least one instance slow for long enough that its
+	// execution lags ordering by the lag limit (faults.go scheduleSlowApps).
+	SlowApp bool
+	// NoSendCheck turns off the driver's persist-before-send check (drive.Driver
+	// SkipSendCheck), so the checkers must catch a core that sends first by its effects.
+	NoSendCheck bool
+	// GCDepth is every core's GC depth; 0 draws one per seed (gcDepths).
 	GCDepth uint64
 	// Trace, when set, receives every trace line.
 	Trace io.Writer
@@ -149,11 +155,10 @@ func (s *Sim) initChainRequest() *abci.RequestInitChain {
 		Validators: cmttypes.TM2PB.ValidatorUpdates(s.validatorSet())}
 }
 
-// defaultGCDepth is the simulator's GC depth unless Options.GCDepth says otherwise: above
-// the longest outage it injects. Smaller ones (production's 60) still find double-ordered
-// transactions (S2) under twins and amnesia: seeds 92 at 20 and 167 at 60 with 4
-// validators, so the CI tier does not draw them yet.
-const defaultGCDepth = 400
+// gcDepths are the GC depths a seed draws from unless Options.GCDepth says otherwise:
+// production's default (60), one a node falls behind within a short outage (20), and one
+// above the longest outage injected.
+var gcDepths = []uint64{20, 60, 60, 400}
 
 func (s *Sim) coreConfig(initialAppHash []byte) core.Config {
 	epoch := types.Epoch{Number: 0, StartRound: 1, GenesisTimeMs: genesisTime.UnixMilli(), Committee: s.committee}

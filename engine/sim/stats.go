@@ -14,6 +14,9 @@ type Stats struct {
 	MessagesDuplicated  uint64
 	MessagesPartitioned uint64
 	MessagesRejected    uint64 // failed to decode or validate at the receiver
+	InputsDropped       uint64 // a peer's inputs dropped for a full queue (drive.Queue) while the core took inputs
+	MaxExecutorLag      int    // the most cut ABCI blocks an instance had waiting for its executor
+	SeedsAtLagLimit     int    // seeds in which an instance's executor reached the lag limit
 	Faults              map[string]int
 	Heights             int64  // the lowest final height among honest instances that were up
 	Epochs              uint64 // the highest epoch an honest instance reached (0: no change)
@@ -42,6 +45,9 @@ func (s *Stats) add(o *Stats) {
 	s.MessagesDuplicated += o.MessagesDuplicated
 	s.MessagesPartitioned += o.MessagesPartitioned
 	s.MessagesRejected += o.MessagesRejected
+	s.InputsDropped += o.InputsDropped
+	s.MaxExecutorLag = max(s.MaxExecutorLag, o.MaxExecutorLag)
+	s.SeedsAtLagLimit += o.SeedsAtLagLimit
 	for k, v := range o.Faults {
 		s.fault(k)
 		s.Faults[k] += v - 1

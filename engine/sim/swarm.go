@@ -103,6 +103,12 @@ func Replay(res Result, opt Options) string {
 	if opt.Calm {
 		b.WriteString(" --calm")
 	}
+	if opt.SlowApp {
+		b.WriteString(" --slow-app")
+	}
+	if opt.NoSendCheck {
+		b.WriteString(" --no-send-check")
+	}
 	if opt.GCDepth != 0 {
 		fmt.Fprintf(&b, " --gc-depth %d", opt.GCDepth)
 	}
@@ -149,12 +155,14 @@ func (s Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "gc depths: %s\n", strings.Join(byDepth, ", "))
 	fmt.Fprintf(w, "messages: %d sent, %d dropped, %d duplicated, %d cut by partitions, %d rejected by receivers\n",
 		s.Stats.MessagesSent, s.Stats.MessagesDropped, s.Stats.MessagesDuplicated, s.Stats.MessagesPartitioned, s.Stats.MessagesRejected)
+	fmt.Fprintf(w, "executor: lag limit %d reached in %d seeds (most waiting: %d); %d peer inputs dropped for a full queue\n",
+		executorLag, s.Stats.SeedsAtLagLimit, s.Stats.MaxExecutorLag, s.Stats.InputsDropped)
 	fmt.Fprintf(w, "epochs: %d (summed highest epoch per seed)\n", s.Stats.Epochs)
 	fmt.Fprintf(w, "checked: %d heights (summed lowest honest height per seed), %d transactions submitted, %d acknowledged, %d committed, %d excused (their node crashed before proposing them)\n",
 		s.Stats.Heights, s.Stats.TxsSubmitted, s.Stats.TxsAcknowledged, s.Stats.TxsCommitted, s.Stats.TxsExcused)
 	fmt.Fprintf(w, "relay: %d relayed transactions admitted; client order: %d pairs judged, %d excused (owner crashed, held it back, or it was taken over)\n",
 		s.Stats.TxsRelayed, s.Stats.OrderedPairs, s.Stats.OrderedPairsExcused)
-	props := []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7", "O1", "T1", "L1"}
+	props := []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7", "O1", "T1", "L1", "P1"}
 	for p := range s.ViolationsBy {
 		if !contains(props, p) {
 			props = append(props, p)
