@@ -229,6 +229,11 @@ func (e *Executor) execute(ctx context.Context, b *order.ABCIBlock, process bool
 	if err != nil {
 		return nil, core.ExecutionResult{}, fmt.Errorf("height %d: bad validator update: %w", b.Height, err)
 	}
+	for _, u := range updates {
+		if err := types.CheckValidatorKey(u.PubKey.Type(), u.PubKey.Bytes()); err != nil {
+			return nil, core.ExecutionResult{}, fmt.Errorf("height %d: the app returned a validator update with %w", b.Height, err)
+		}
+	}
 	after := e.sets[1].Copy()
 	if len(updates) > 0 {
 		if err := after.UpdateWithChangeSet(updates); err != nil {

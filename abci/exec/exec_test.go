@@ -15,6 +15,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/crypto/ed25519"
 	cryptoenc "github.com/cometbft/cometbft/crypto/encoding"
+	"github.com/cometbft/cometbft/crypto/secp256k1"
 	"github.com/cometbft/cometbft/proxy"
 	cmttypes "github.com/cometbft/cometbft/types"
 
@@ -305,5 +306,37 @@ func TestProcessProposalNamesTheBlockFinalizeBlockGets(t *testing.T) {
 	app.process = nil
 	if _, _, err := e.Replay(ctx, &order.ABCIBlock{Height: 3, TimeMs: 3_000, ProposerPubKey: v0, Hash: []byte("h3")}, nil); err != nil || app.process != nil {
 		t.Fatalf("replay: %v; asked ProcessProposal %v", err, app.process)
+	}
+}
+
+// An app that returns a validator update with a key validators cannot sign with (not
+// ed25519) stops the node at that height with the reason, rather than add a validator whose
+// blocks nobody could verify.
+func TestAValidatorUpdateWithANonEd25519KeyIsRefused(t *testing.T) {
+	v0 := key("v0")
+	set := cmttypes.NewValidatorSet([]*cmttypes.Validator{cmttypes.NewValidator(v0, 10)})
+	client, err := proxy.NewLocalClientCreator(kvstore.NewInMemoryApplication()).NewABCIClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = client.Stop() }()
+	conn := proxy.NewAppConnConsensus(client, proxy.NopMetrics())
+	ctx := context.Background()
+	if _, err := conn.InitChain(ctx, &abci.RequestInitChain{ChainId: "x", Validators: cmttypes.TM2PB.ValidatorUpdates(set)}); err != nil {
+		t.Fatal(err)
+	}
+	e := New(conn, 0, nil, set, set)
+	pk, err := cryptoenc.PubKeyToProto(secp256k1.GenPrivKeySecp256k1([]byte("newcomer")).PubKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := order.ABCIBlock{Height: 1, TimeMs: 1_700_000_000_000, ProposerPubKey: v0,
+		Txs: [][]byte{kvstore.MakeValSetChangeTx(pk, 5)}, Hash: []byte("hash-1"), NextValidatorsHash: set.Hash()}
+	_, _, err = e.Execute(ctx, &b, nil)
+	if err == nil || !strings.Contains(err.Error(), "secp256k1 key") || !strings.Contains(err.Error(), "height 1") {
+		t.Fatalf("executing a secp256k1 validator update: %v, want an error naming the height and the key type", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/tutti-bft/tutti/abci/exec"
 	"github.com/tutti-bft/tutti/engine/core"
 	"github.com/tutti-bft/tutti/engine/order"
+	"github.com/tutti-bft/tutti/engine/types"
 )
 
 // App is what the handshake needs of the app's connections.
@@ -179,6 +180,11 @@ func genesisValidators(req *abci.RequestInitChain, init *abci.ResponseInitChain)
 	vals, err := cmttypes.PB2TM.ValidatorUpdates(updates)
 	if err != nil {
 		return nil, fmt.Errorf("handshake: validators: %w", err)
+	}
+	for i, v := range vals {
+		if err := types.CheckValidatorKey(v.PubKey.Type(), v.PubKey.Bytes()); err != nil {
+			return nil, fmt.Errorf("handshake: validator %d of the initial set has %w", i, err)
+		}
 	}
 	if len(vals) == 0 {
 		return nil, fmt.Errorf("handshake: neither the genesis nor the app's InitChain response names any validator")

@@ -10,6 +10,7 @@ import (
 	"github.com/cometbft/cometbft/abci/example/kvstore"
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/crypto/ed25519"
+	"github.com/cometbft/cometbft/crypto/secp256k1"
 	"github.com/cometbft/cometbft/proxy"
 	cmttypes "github.com/cometbft/cometbft/types"
 
@@ -172,5 +173,19 @@ func TestDivergedAppHashStops(t *testing.T) {
 	_, err := Run(context.Background(), app, store, genesis())
 	if err == nil || !strings.Contains(err.Error(), "height 4") || !strings.Contains(err.Error(), fmt.Sprintf("%X", []byte("forged"))) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// The initial set, whether the genesis or the app's InitChain names it, may hold only keys
+// validators sign with: a secp256k1 one is refused with the reason.
+func TestAnInitialValidatorWithANonEd25519KeyIsRefused(t *testing.T) {
+	app, _, stop := open(t, t.TempDir())
+	defer stop()
+	gen := genesis()
+	pub := secp256k1.GenPrivKeySecp256k1([]byte("v0")).PubKey()
+	gen.Request.Validators = []abci.ValidatorUpdate{abci.UpdateValidator(pub.Bytes(), 10, "secp256k1")}
+	_, err := Run(context.Background(), app, &memStore{}, gen)
+	if err == nil || !strings.Contains(err.Error(), "secp256k1 key") {
+		t.Fatalf("got %v, want the handshake to refuse the secp256k1 validator", err)
 	}
 }

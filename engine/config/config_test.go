@@ -58,6 +58,12 @@ func TestBadFilesAreErrorsNamingTheKey(t *testing.T) {
 		{"bad peer", "[p2p]\npersistent_peers = \"abc@127.0.0.1:1\"\n", "p2p.persistent_peers"},
 		{"bad rpc address", "[rpc]\nladdr = \"127.0.0.1:26657\"\n", "rpc.laddr"},
 		{"dag block over message limit", "[consensus]\ndag_block_max_bytes = 99999999\n", "consensus.dag_block_max_bytes"},
+		// Absurd sizes used to start a node.
+		{"mempool size 10^12", "[mempool]\nsize = 1000000000000\n", "mempool.size"},
+		{"message bytes 10^14", "[p2p]\nmax_message_bytes = 100000000000000\n", "p2p.max_message_bytes"},
+		{"mempool bytes 10^15", "[mempool]\nmax_txs_bytes = 1000000000000000\n", "mempool.max_txs_bytes"},
+		{"subscription clients 10^9", "[rpc]\nmax_subscription_clients = 1000000000\n", "rpc.max_subscription_clients"},
+		{"gc depth 10^9", "[consensus]\ngc_depth = 1000000000\n", "consensus.gc_depth"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

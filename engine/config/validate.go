@@ -48,11 +48,11 @@ func (c *Config) Validate() error {
 	}
 
 	checkListen(bad, "rpc.laddr", c.RPC.ListenAddress)
-	positive(bad, "rpc.max_open_connections", int64(c.RPC.MaxOpenConnections))
-	positive(bad, "rpc.max_subscription_clients", int64(c.RPC.MaxSubscriptionClients))
+	within(bad, "rpc.max_open_connections", int64(c.RPC.MaxOpenConnections), 1, 65536)
+	within(bad, "rpc.max_subscription_clients", int64(c.RPC.MaxSubscriptionClients), 1, 10000)
 	positiveDuration(bad, "rpc.timeout_broadcast_tx_commit", c.RPC.TimeoutBroadcastTxCommit)
-	positive(bad, "rpc.max_body_bytes", c.RPC.MaxBodyBytes)
-	positive(bad, "rpc.max_header_bytes", int64(c.RPC.MaxHeaderBytes))
+	within(bad, "rpc.max_body_bytes", c.RPC.MaxBodyBytes, 1, gib)
+	within(bad, "rpc.max_header_bytes", int64(c.RPC.MaxHeaderBytes), 1, 64*mib)
 
 	checkListen(bad, "p2p.laddr", c.P2P.ListenAddress)
 	if c.P2P.ExternalAddress != "" {
@@ -65,39 +65,41 @@ func (c *Config) Validate() error {
 			bad("p2p.persistent_peers", "%q: %v", p, err)
 		}
 	}
-	nonNegative(bad, "p2p.max_num_inbound_peers", int64(c.P2P.MaxNumInboundPeers))
-	nonNegative(bad, "p2p.max_num_outbound_peers", int64(c.P2P.MaxNumOutboundPeers))
-	positive(bad, "p2p.max_message_bytes", int64(c.P2P.MaxMessageBytes))
-	positive(bad, "p2p.send_queue_size", int64(c.P2P.SendQueueSize))
+	within(bad, "p2p.max_num_inbound_peers", int64(c.P2P.MaxNumInboundPeers), 0, 10000)
+	within(bad, "p2p.max_num_outbound_peers", int64(c.P2P.MaxNumOutboundPeers), 0, 1000)
+	within(bad, "p2p.max_message_bytes", int64(c.P2P.MaxMessageBytes), 1, 256*mib)
+	within(bad, "p2p.send_queue_size", int64(c.P2P.SendQueueSize), 1, 1000000)
 	positiveDuration(bad, "p2p.handshake_timeout", c.P2P.HandshakeTimeout)
 	positiveDuration(bad, "p2p.dial_timeout", c.P2P.DialTimeout)
 
-	positive(bad, "mempool.size", int64(c.Mempool.Size))
-	positive(bad, "mempool.max_txs_bytes", c.Mempool.MaxTxsBytes)
-	positive(bad, "mempool.max_tx_bytes", int64(c.Mempool.MaxTxBytes))
-	nonNegative(bad, "mempool.cache_size", int64(c.Mempool.CacheSize))
+	within(bad, "mempool.size", int64(c.Mempool.Size), 1, 10000000)
+	within(bad, "mempool.max_txs_bytes", c.Mempool.MaxTxsBytes, 1, 64*gib)
+	within(bad, "mempool.max_tx_bytes", int64(c.Mempool.MaxTxBytes), 1, 128*mib)
+	within(bad, "mempool.cache_size", int64(c.Mempool.CacheSize), 0, 100000000)
 	if int64(c.Mempool.MaxTxBytes) > c.Mempool.MaxTxsBytes {
 		bad("mempool.max_tx_bytes", "%d exceeds mempool.max_txs_bytes %d", c.Mempool.MaxTxBytes, c.Mempool.MaxTxsBytes)
 	}
 
-	nonNegative(bad, "consensus.leader_slots_per_round", int64(c.Consensus.LeaderSlotsPerRound))
+	within(bad, "consensus.leader_slots_per_round", int64(c.Consensus.LeaderSlotsPerRound), 0, maxValidators)
 	positiveDuration(bad, "consensus.leader_timeout", c.Consensus.LeaderTimeout)
 	nonNegativeDuration(bad, "consensus.min_round_delay", c.Consensus.MinRoundDelay)
 	if c.Consensus.GCDepth < 3 {
 		bad("consensus.gc_depth", "%d is below 3: the commit rule looks 3 rounds back", c.Consensus.GCDepth)
+	} else if c.Consensus.GCDepth > 100000 {
+		bad("consensus.gc_depth", "%d is above 100000: every node keeps that many rounds of blocks in memory", c.Consensus.GCDepth)
 	}
 	positiveDuration(bad, "consensus.block_target_interval", c.Consensus.BlockTargetInterval)
 	if c.Consensus.MaxEmptyBlockInterval < c.Consensus.BlockTargetInterval {
 		bad("consensus.max_empty_block_interval", "%s is shorter than consensus.block_target_interval %s",
 			c.Consensus.MaxEmptyBlockInterval.D(), c.Consensus.BlockTargetInterval.D())
 	}
-	positive(bad, "consensus.block_max_bytes", c.Consensus.BlockMaxBytes)
-	positive(bad, "consensus.dag_block_max_bytes", int64(c.Consensus.DAGBlockMaxBytes))
+	within(bad, "consensus.block_max_bytes", c.Consensus.BlockMaxBytes, 1, maxBlockBytes)
+	within(bad, "consensus.dag_block_max_bytes", int64(c.Consensus.DAGBlockMaxBytes), 1, 256*mib)
 	if c.Consensus.DAGBlockMaxBytes > c.P2P.MaxMessageBytes {
 		bad("consensus.dag_block_max_bytes", "%d exceeds p2p.max_message_bytes %d: such a block could not be sent",
 			c.Consensus.DAGBlockMaxBytes, c.P2P.MaxMessageBytes)
 	}
-	positive(bad, "consensus.min_epoch_rounds", int64(c.Consensus.MinEpochRounds))
+	within(bad, "consensus.min_epoch_rounds", int64(c.Consensus.MinEpochRounds), 1, 1000000)
 	nonNegativeDuration(bad, "consensus.straggler_wait", c.Consensus.StragglerWait)
 	positiveDuration(bad, "consensus.max_forward_time_drift", c.Consensus.MaxForwardTimeDrift)
 
@@ -159,15 +161,22 @@ func checkPeerAddress(p string) error {
 	return nil
 }
 
-func positive(bad func(string, string, ...any), key string, v int64) {
-	if v <= 0 {
-		bad(key, "must be positive, got %d", v)
-	}
-}
+// Upper bounds of sizes and counts: far above what a real node uses (each default is many
+// times below its bound), low enough that a typo (an extra zero or six) is refused before it
+// becomes a node that allocates or accepts without limit.
+const (
+	mib = 1 << 20
+	gib = 1 << 30
+	// maxValidators is engine/types.MaxValidators (config imports no engine package).
+	maxValidators = 1 << 10
+	// maxBlockBytes is CometBFT's cap on a block (types.MaxBlockSizeBytes).
+	maxBlockBytes = 100 * mib
+)
 
-func nonNegative(bad func(string, string, ...any), key string, v int64) {
-	if v < 0 {
-		bad(key, "must not be negative, got %d", v)
+// within refuses v outside [lo, hi].
+func within(bad func(string, string, ...any), key string, v, lo, hi int64) {
+	if v < lo || v > hi {
+		bad(key, "must be between %d and %d, got %d", lo, hi, v)
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/tutti-bft/tutti/engine/types"
 )
 
 // Form says which of the two genesis layouts a document was written in.
@@ -243,6 +245,9 @@ func readValidators(raw json.RawMessage, field string, out *[]cmttypes.GenesisVa
 		}
 		if err := cmtjson.Unmarshal(parts["pub_key"], &vals[i].PubKey); err != nil || vals[i].PubKey == nil {
 			return fieldErr(path+".pub_key", "not a public key in CometBFT's JSON form: %v", err)
+		}
+		if err := types.CheckValidatorKey(vals[i].PubKey.Type(), vals[i].PubKey.Bytes()); err != nil {
+			return fieldErr(path+".pub_key", "%v", err)
 		}
 		power, err := parseInt(parts["power"])
 		if err != nil {

@@ -89,6 +89,11 @@ func TestMalformedGenesisNamesTheField(t *testing.T) {
         "value": "Tuqq3xMBIO3jk5apWkikY3fhqBUDsRYad3EW5WycgXQ="`, `"type": "tendermint/PubKeyBogus",
         "value": "Tuqq3xMBIO3jk5apWkikY3fhqBUDsRYad3EW5WycgXQ="`, "validators[1].pub_key"},
 		{"cometbft.json", `"max_bytes": "22020096"`, `"max_bytes": "0"`, "consensus_params"},
+		// A key of the wrong size panicked in its Address (issue: "pubkey is incorrect size").
+		{"cometbft.json", `"value": "Tuqq3xMBIO3jk5apWkikY3fhqBUDsRYad3EW5WycgXQ="`, `"value": "AAAA"`, "validators[1].pub_key"},
+		{"cometbft.json", `"type": "tendermint/PubKeyEd25519",
+        "value": "Tuqq3xMBIO3jk5apWkikY3fhqBUDsRYad3EW5WycgXQ="`, `"type": "tendermint/PubKeySecp256k1",
+        "value": "A6MjYm3rQ8BXo1bP2Nus8PyvYJ1YY6ap8VfLHJsK5ofv"`, "validators[1].pub_key"},
 		{"sdk_appgenesis.json", `"initial_height": 7`, `"initial_height": 7.5`, "initial_height"},
 		{"sdk_appgenesis.json", `"max_gas": "-1"`, `"max_gas": "-7"`, "consensus.params"},
 		{"sdk_appgenesis.json", `"consensus": {`, `"consensus": [], "x": {`, "consensus"},

@@ -162,6 +162,11 @@ func (n *Node) handshakeAndRestore() error {
 		st.Results = append(st.Results, r)
 	}
 	self := committee.IndexOf(n.signer.PubKey())
+	if self < 0 && n.signer.LastSignedRound() > 0 {
+		n.log.Warn().Uint64("last_signed_round", n.signer.LastSignedRound()).Str("key_file", n.cfg.PrivValidatorKeyFile()).
+			Msg("this node's validator key is not in the validator set, yet its signing state shows it signed before: it runs as a " +
+				"non-validator; if it should validate, check that `tutti show-validator` prints the key the genesis or the app names")
+	}
 	coreCfg := n.coreConfig(committee, g.AppHash)
 	n.prop = newProposals(coreCfg)
 	n.prop.appHeight = n.store.Height()

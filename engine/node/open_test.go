@@ -1,10 +1,12 @@
 package node
 
 import (
+	"bytes"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/cometbft/cometbft/privval"
 	"github.com/rs/zerolog"
 
 	"github.com/tutti-bft/tutti/engine/store"
@@ -31,4 +33,24 @@ func TestOpenFailureReleasesWhatItOpened(t *testing.T) {
 		t.Fatalf("the failed Open left the store open: %v", err)
 	}
 	s.Close()
+}
+
+// A home whose key is not in the validator set although its signing state shows it signed
+// before (a validator whose key was swapped by mistake) starts as a non-validator, with a
+// WARN saying so and how to check, instead of silence.
+func TestAValidatorsHomeWithAKeyOutsideTheSetWarns(t *testing.T) {
+	cfg := testHomes(t, 1, nil)[0]
+	stranger := privval.GenFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile())
+	stranger.LastSignState.Height = 7
+	stranger.Save()
+	var logs bytes.Buffer
+	n, err := Open(cfg, zerolog.New(&logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if !strings.Contains(logs.String(), `"level":"warn"`) || !strings.Contains(logs.String(), "not in the validator set") ||
+		!strings.Contains(logs.String(), "tutti show-validator") {
+		t.Fatalf("no WARN about the key outside the set:\n%s", logs.String())
+	}
 }

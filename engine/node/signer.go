@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/cometbft/cometbft/crypto/ed25519"
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/privval"
 
@@ -22,13 +23,37 @@ type PrivValSigner struct {
 // LoadPrivValSigner opens the key and state files. cometbft's loader exits the process on
 // a bad file, so both are checked first and a bad one is an error naming it.
 func LoadPrivValSigner(keyFile, stateFile string) (*PrivValSigner, error) {
-	if err := checkJSON(keyFile, &privval.FilePVKey{}); err != nil {
+	var key privval.FilePVKey
+	if err := checkJSON(keyFile, &key); err != nil {
+		return nil, err
+	}
+	if err := checkValidatorKey(keyFile, key); err != nil {
 		return nil, err
 	}
 	if err := checkJSON(stateFile, &privval.FilePVLastSignState{}); err != nil {
 		return nil, err
 	}
 	return &PrivValSigner{pv: privval.LoadFilePV(keyFile, stateFile)}, nil
+}
+
+// checkValidatorKey refuses a key file validators cannot sign with: a key of another type
+// than ed25519, of the wrong length, or a public key that is not the private key's. Such a
+// node would start, follow the chain outside the validator set and never say so.
+func checkValidatorKey(path string, key privval.FilePVKey) error {
+	if key.PrivKey == nil || key.PubKey == nil {
+		return fmt.Errorf("%s lacks its priv_key or pub_key (create a key with `tutti init` on an empty home)", path)
+	}
+	if key.PrivKey.Type() != ed25519.KeyType || len(key.PrivKey.Bytes()) != ed25519.PrivateKeySize {
+		return fmt.Errorf("%s holds a %s private key of %d bytes: validators sign with %s keys of %d bytes (create one with `tutti init` on an empty home)",
+			path, key.PrivKey.Type(), len(key.PrivKey.Bytes()), ed25519.KeyType, ed25519.PrivateKeySize)
+	}
+	if err := types.CheckValidatorKey(key.PubKey.Type(), key.PubKey.Bytes()); err != nil {
+		return fmt.Errorf("%s: its pub_key is %w", path, err)
+	}
+	if !key.PrivKey.PubKey().Equals(key.PubKey) {
+		return fmt.Errorf("%s: its pub_key is not the public key of its priv_key; restore the file from your backup", path)
+	}
+	return nil
 }
 
 func checkJSON(path string, into any) error {

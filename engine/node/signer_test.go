@@ -2,10 +2,14 @@ package node
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/privval"
 	cmttypes "github.com/cometbft/cometbft/types"
 
@@ -78,5 +82,57 @@ func TestBadPrivValFileIsAnErrorNamingIt(t *testing.T) {
 	keyFile := filepath.Join(dir, "missing.json")
 	if _, err := LoadPrivValSigner(keyFile, filepath.Join(dir, "state.json")); err == nil || !bytes.Contains([]byte(err.Error()), []byte(keyFile)) {
 		t.Fatalf("error %v does not name %s", err, keyFile)
+	}
+}
+
+// A key file validators cannot sign with is refused, naming the file: both types turned
+// secp256k1 over the ed25519 bytes, a short key, a public key that is not the private
+// key's. Each used to start a node that silently followed the chain as a non-validator.
+func TestAValidatorKeyOfTheWrongTypeOrSizeIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, stateFile := filepath.Join(dir, "key.json"), filepath.Join(dir, "state.json")
+	privval.GenFilePV(keyFile, stateFile).Save()
+	good, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := privval.GenFilePV(filepath.Join(dir, "k2.json"), filepath.Join(dir, "s2.json"))
+	otherPub, err := cmtjson.Marshal(other.Key.PubKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parsed struct {
+		PubKey json.RawMessage `json:"pub_key"`
+	}
+	if err := json.Unmarshal(good, &parsed); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]func(string) string{
+		"secp256k1 types": func(s string) string {
+			s = strings.ReplaceAll(s, "tendermint/PrivKeyEd25519", "tendermint/PrivKeySecp256k1")
+			return strings.ReplaceAll(s, "tendermint/PubKeyEd25519", "tendermint/PubKeySecp256k1")
+		},
+		"short public key": func(s string) string {
+			return strings.Replace(s, string(parsed.PubKey), `{"type":"tendermint/PubKeyEd25519","value":"AAAA"}`, 1)
+		},
+		"another key's public key": func(s string) string {
+			return strings.Replace(s, string(parsed.PubKey), string(otherPub), 1)
+		},
+	}
+	for name, edit := range cases {
+		t.Run(name, func(t *testing.T) {
+			bad := edit(string(good))
+			if bad == string(good) {
+				t.Fatal("the edit did not apply")
+			}
+			if err := os.WriteFile(keyFile, []byte(bad), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadPrivValSigner(keyFile, stateFile)
+			if err == nil || !strings.Contains(err.Error(), keyFile) {
+				t.Fatalf("got %v, want an error naming %s", err, keyFile)
+			}
+			t.Log(err)
+		})
 	}
 }

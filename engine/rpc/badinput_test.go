@@ -8,9 +8,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	jsonrpcclient "github.com/cometbft/cometbft/rpc/jsonrpc/client"
 	rpctypes "github.com/cometbft/cometbft/rpc/jsonrpc/types"
 
 	"github.com/tutti-bft/tutti/engine/config"
@@ -243,4 +246,62 @@ func FuzzRequestDecoding(f *testing.F) {
 			t.Fatalf("%s: not a JSON-RPC answer with our id: %s", body, out.Bytes())
 		}
 	})
+}
+
+// TestSubscriberCapHoldsWhenClientsSubscribeAtOnce: 300 websocket clients subscribing at
+// the same moment never get past max_subscription_clients = 100 (counting and subscribing
+// were two steps: 500 clients got 133).
+func TestSubscriberCapHoldsWhenClientsSubscribeAtOnce(t *testing.T) {
+	const clients, limit = 300, 100
+	tn := startNode(t, func(c *config.Config) { c.RPC.MaxSubscriptionClients = limit })
+	conns := make([]*jsonrpcclient.WSClient, clients)
+	for i := range conns {
+		conns[i] = dialWS(t, tn)
+	}
+	raw, err := json.Marshal(map[string]any{"query": "tm.event='NewBlock'"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := make(chan struct{})
+	var accepted, refused, silent atomic.Int64
+	var wg sync.WaitGroup
+	for _, ws := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			req := rpctypes.RPCRequest{JSONRPC: "2.0", ID: rpctypes.JSONRPCIntID(1), Method: "subscribe", Params: raw}
+			if err := ws.Send(context.Background(), req); err != nil {
+				silent.Add(1)
+				return
+			}
+			timeout := time.After(20 * time.Second)
+			for {
+				select {
+				case resp := <-ws.ResponsesCh:
+					if resp.ID != rpctypes.JSONRPCIntID(1) {
+						continue
+					}
+					if resp.Error == nil {
+						accepted.Add(1)
+					} else {
+						refused.Add(1)
+					}
+					return
+				case <-timeout:
+					silent.Add(1)
+					return
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	t.Logf("%d subscribed, %d refused, %d unanswered", accepted.Load(), refused.Load(), silent.Load())
+	if accepted.Load() > limit {
+		t.Fatalf("%d clients subscribed with max_subscription_clients = %d", accepted.Load(), limit)
+	}
+	if accepted.Load() < limit || silent.Load() != 0 {
+		t.Fatalf("%d subscribed and %d unanswered, want exactly %d and none", accepted.Load(), silent.Load(), limit)
+	}
 }

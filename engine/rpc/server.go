@@ -39,6 +39,10 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// subscribeMu makes counting the subscribing clients and subscribing one step, so
+	// clients subscribing at once cannot all pass the count (subscribe.go).
+	subscribeMu sync.Mutex
+
 	mu       sync.Mutex
 	http     *http.Server
 	listener net.Listener

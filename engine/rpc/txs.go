@@ -50,16 +50,14 @@ func (s *Server) broadcastTxSync(ctx *rpctypes.Context, tx cmttypes.Tx) (*ctypes
 func (s *Server) broadcastTxCommit(ctx *rpctypes.Context, tx cmttypes.Tx) (*ctypes.ResultBroadcastTxCommit, error) {
 	subscriber := ctx.RemoteAddr()
 	bus := s.Events.bus
-	if bus.NumClients() >= s.Config.MaxSubscriptionClients {
-		return nil, fmt.Errorf("max_subscription_clients %d reached", s.Config.MaxSubscriptionClients)
-	} else if bus.NumClientSubscriptions(subscriber) >= maxSubscriptionsPerClient {
-		return nil, fmt.Errorf("max_subscriptions_per_client %d reached", maxSubscriptionsPerClient)
-	}
 	subCtx, cancel := context.WithTimeout(ctx.Context(), subscribeTimeout)
 	defer cancel()
 	q := cmttypes.EventQueryTxFor(tx)
-	sub, err := bus.Subscribe(subCtx, subscriber, q)
+	sub, err := s.subscribeWithinLimits(subCtx, subscriber, q)
 	if err != nil {
+		if errors.As(err, new(limitError)) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("failed to subscribe to tx: %w", err)
 	}
 	defer func() {

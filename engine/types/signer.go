@@ -31,6 +31,20 @@ func (Ed25519Verifier) Verify(pubKey, msg, sig []byte) bool {
 	return ed25519.PubKey(pubKey).VerifySignature(msg, sig)
 }
 
+// CheckValidatorKey says why a public key cannot be a validator's, or nil: validators sign
+// with ed25519 (as CometBFT's default validator.pub_key_types allows), so a key of another
+// type, or of the wrong length, would name a validator whose blocks nobody can verify.
+// keyType is CometBFT's name for it (crypto.PubKey.Type()).
+func CheckValidatorKey(keyType string, key []byte) error {
+	if keyType != ed25519.KeyType {
+		return fmt.Errorf("a %s key: validators sign with %s keys only", keyType, ed25519.KeyType)
+	}
+	if len(key) != ed25519.PubKeySize {
+		return fmt.Errorf("an %s key of %d bytes, want %d", ed25519.KeyType, len(key), ed25519.PubKeySize)
+	}
+	return nil
+}
+
 // ErrDoubleSign is returned when asked to sign a round at or below one already signed.
 var ErrDoubleSign = errors.New("refusing to sign: round already signed")
 
