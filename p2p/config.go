@@ -65,8 +65,17 @@ type Config struct {
 
 	// MaxInboundPeers bounds peers that dialled us and are not persistent.
 	MaxInboundPeers int
-	// MaxPendingHandshakes bounds inbound connections still handshaking.
-	MaxPendingHandshakes int
+	// MaxPendingHandshakes bounds inbound connections still handshaking;
+	// MaxPendingHandshakesPerIP bounds those of one remote IP (0: no bound; a
+	// local testnet whose peers all dial from 127.0.0.1 needs none), so one
+	// host cannot hold every slot.
+	MaxPendingHandshakes      int
+	MaxPendingHandshakesPerIP int
+	// FirstByteTimeout is how long an inbound connection may stay silent
+	// before its first byte (HandshakeTimeout if that is shorter): an honest
+	// dialer starts its handshake at once, so a connection that sends nothing
+	// gives its slot back long before HandshakeTimeout.
+	FirstByteTimeout time.Duration
 
 	DialTimeout      time.Duration
 	HandshakeTimeout time.Duration
@@ -105,14 +114,18 @@ func DefaultConfig(chainID string) Config {
 		Channels:             DefaultChannels(),
 		MaxInboundPeers:      40,
 		MaxPendingHandshakes: 16,
-		DialTimeout:          3 * time.Second,
-		HandshakeTimeout:     5 * time.Second,
-		PingInterval:         2 * time.Second,
-		ReadTimeout:          8 * time.Second,
-		WriteTimeout:         10 * time.Second,
-		SocketBufferBytes:    256 << 10,
-		RedialMin:            100 * time.Millisecond,
-		RedialMax:            5 * time.Second,
+		// Four from one IP at once: a node behind NAT with a few peers is
+		// fine, one host cannot take more than a quarter of the slots.
+		MaxPendingHandshakesPerIP: 4,
+		FirstByteTimeout:          2 * time.Second,
+		DialTimeout:               3 * time.Second,
+		HandshakeTimeout:          5 * time.Second,
+		PingInterval:              2 * time.Second,
+		ReadTimeout:               8 * time.Second,
+		WriteTimeout:              10 * time.Second,
+		SocketBufferBytes:         256 << 10,
+		RedialMin:                 100 * time.Millisecond,
+		RedialMax:                 5 * time.Second,
 	}
 }
 
@@ -150,6 +163,12 @@ func (c *Config) validate() error {
 	}
 	if c.ReadTimeout <= c.PingInterval {
 		return errors.New("p2p config: ReadTimeout must exceed PingInterval")
+	}
+	if c.MaxPendingHandshakesPerIP < 0 {
+		return errors.New("p2p config: MaxPendingHandshakesPerIP must not be negative")
+	}
+	if c.FirstByteTimeout <= 0 {
+		return errors.New("p2p config: FirstByteTimeout must be positive")
 	}
 	if c.MaxPendingHandshakes <= 0 {
 		return errors.New("p2p config: MaxPendingHandshakes must be positive")

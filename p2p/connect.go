@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"time"
 
@@ -10,7 +11,8 @@ import (
 )
 
 // acceptLoop takes inbound connections and handshakes each on its own
-// goroutine, at most MaxPendingHandshakes at a time.
+// goroutine, at most MaxPendingHandshakes at a time and MaxPendingHandshakesPerIP
+// from one IP; a connection that sends nothing for FirstByteTimeout is closed.
 func (s *Switch) acceptLoop() {
 	defer s.wg.Done()
 	for {
@@ -21,9 +23,19 @@ func (s *Switch) acceptLoop() {
 			}
 			return
 		}
+		ip := remoteIP(raw)
+		if !s.claimPendingIP(ip) {
+			// Debug: a host that opens connections by the hundred would otherwise
+			// write a line for each.
+			s.log.Debug().Str("addr", raw.RemoteAddr().String()).Int("per_ip", s.cfg.MaxPendingHandshakesPerIP).
+				Msg("refusing connection: too many pending handshakes from its IP")
+			_ = raw.Close()
+			continue
+		}
 		select {
 		case s.pending <- struct{}{}:
 		default:
+			s.releasePendingIP(ip)
 			s.log.Warn().Str("addr", raw.RemoteAddr().String()).Msg("refusing connection: too many pending handshakes")
 			_ = raw.Close()
 			continue
@@ -31,10 +43,87 @@ func (s *Switch) acceptLoop() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			defer func() { <-s.pending }()
-			_ = s.upgrade(raw, "", false)
+			defer func() { <-s.pending; s.releasePendingIP(ip) }()
+			conn, err := s.awaitFirstByte(raw)
+			if err != nil {
+				s.log.Debug().Str("addr", raw.RemoteAddr().String()).Err(err).Msg("inbound connection closed before its handshake began")
+				return
+			}
+			_ = s.upgrade(conn, "", false)
 		}()
 	}
+}
+
+func remoteIP(c net.Conn) string {
+	host, _, err := net.SplitHostPort(c.RemoteAddr().String())
+	if err != nil {
+		return c.RemoteAddr().String()
+	}
+	return host
+}
+
+// claimPendingIP takes one of ip's pending-handshake slots, if it has one left.
+func (s *Switch) claimPendingIP(ip string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if limit := s.cfg.MaxPendingHandshakesPerIP; limit > 0 && s.pendingByIP[ip] >= limit {
+		return false
+	}
+	s.pendingByIP[ip]++
+	return true
+}
+
+func (s *Switch) releasePendingIP(ip string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pendingByIP[ip]--; s.pendingByIP[ip] <= 0 {
+		delete(s.pendingByIP, ip)
+	}
+}
+
+// awaitFirstByte waits up to FirstByteTimeout for an inbound connection's first
+// byte and returns the connection with that byte still to be read. It owns raw:
+// on failure raw is closed.
+func (s *Switch) awaitFirstByte(raw net.Conn) (net.Conn, error) {
+	stopWatch := context.AfterFunc(s.ctx, func() { _ = raw.Close() })
+	defer stopWatch()
+	first := make([]byte, 1)
+	err := raw.SetReadDeadline(time.Now().Add(min(s.cfg.FirstByteTimeout, s.cfg.HandshakeTimeout)))
+	if err == nil {
+		_, err = io.ReadFull(raw, first)
+	}
+	if err == nil {
+		err = raw.SetReadDeadline(time.Time{})
+	}
+	if err != nil {
+		_ = raw.Close()
+		return nil, err
+	}
+	return &primedConn{Conn: raw, first: first}, nil
+}
+
+// primedConn is a connection whose first byte was read already.
+type primedConn struct {
+	net.Conn
+	first []byte
+}
+
+func (c *primedConn) Read(p []byte) (int, error) {
+	if len(c.first) > 0 && len(p) > 0 {
+		n := copy(p, c.first)
+		c.first = c.first[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// tcpConn is the TCP connection under c, if there is one.
+func tcpConn(c net.Conn) (*net.TCPConn, bool) {
+	if p, ok := c.(*primedConn); ok {
+		c = p.Conn
+	}
+	tc, ok := c.(*net.TCPConn)
+	return tc, ok
 }
 
 // Connect dials addr (ID@host:port) once and returns when the peer is
@@ -83,7 +172,7 @@ func (s *Switch) dial(ctx context.Context, a Address) error {
 // upgrade handshakes raw and, if the peer is acceptable, makes it the peer's
 // link. It owns raw: on any failure raw is closed.
 func (s *Switch) upgrade(raw net.Conn, expect ID, outbound bool) error {
-	if tc, ok := raw.(*net.TCPConn); ok && s.cfg.SocketBufferBytes > 0 {
+	if tc, ok := tcpConn(raw); ok && s.cfg.SocketBufferBytes > 0 {
 		_ = tc.SetWriteBuffer(s.cfg.SocketBufferBytes)
 		_ = tc.SetReadBuffer(s.cfg.SocketBufferBytes)
 	}

@@ -81,6 +81,8 @@ type Switch struct {
 	bound    string // host:port the listener took, set by Start
 	info     cmtp2p.DefaultNodeInfo
 	pending  chan struct{} // semaphore for inbound handshakes
+	// pendingByIP counts inbound handshakes per remote IP (under mu).
+	pendingByIP map[string]int
 
 	// notifyMu serialises peer arrivals and departures, with their
 	// callbacks, so the node sees them in the order they happened.
@@ -114,6 +116,7 @@ func New(cfg Config, key *NodeKey, handlers Handlers, logger zerolog.Logger) (*S
 		links:         map[*link]struct{}{},
 		dialing:       map[ID]bool{},
 		pending:       make(chan struct{}, cfg.MaxPendingHandshakes),
+		pendingByIP:   map[string]int{},
 	}
 	s.log = logger.With().Str("module", "p2p").Str("self", string(s.id)).Logger()
 	for _, ch := range cfg.Channels {

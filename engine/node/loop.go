@@ -152,7 +152,14 @@ func (n *Node) setTimer(t core.SetTimer) {
 func (n *Node) receive(peer p2p.ID, ch p2p.ChannelID, bz []byte) {
 	m, err := wire.Decode(bz, n.limits)
 	if err != nil {
-		n.log.Debug().Str("peer", string(peer)).Err(err).Msg("undecodable message dropped")
+		// A peer of this chain sends only what the decoder takes, on every channel, as
+		// CometBFT drops a peer whose message it cannot decode. Its persistent-peer
+		// dialling backs off as after any lost connection.
+		if n.sw.Disconnect(peer, fmt.Errorf("%w on channel %#x: %v", errUndecodable, byte(ch), err)) {
+			n.metrics.undecodablePeer()
+			n.log.Warn().Str("peer", string(peer)).Uint8("channel", byte(ch)).Err(err).
+				Msg("disconnected a peer that sent a message this node cannot decode")
+		}
 		return
 	}
 	committee := n.committee.Load()
@@ -180,6 +187,9 @@ func (n *Node) receive(peer p2p.ID, ch p2p.ChannelID, bz []byte) {
 		n.input(peer, core.BlocksFetched{From: n.peers.number(peer, committee), Blocks: m.FetchResponse})
 	}
 }
+
+// errUndecodable closes the link of a peer that sent a message the decoder refuses.
+var errUndecodable = errors.New("it sent an undecodable message")
 
 // errFlooding closes the link of a peer that keeps its input queue full.
 var errFlooding = errors.New("it sent faster than this node takes its messages, for longer than its queue of inputs holds")

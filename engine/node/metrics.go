@@ -35,6 +35,7 @@ type metrics struct {
 	prepareDropped, prepareAdded         prometheus.Counter
 	relayTxs                             *prometheus.CounterVec
 	floodedPeers                         prometheus.Counter
+	undecodablePeers                     prometheus.Counter
 
 	// Owned by the loop goroutine: the core's counters are cumulative, Prometheus counters
 	// take increments.
@@ -92,7 +93,8 @@ func newMetrics(cfg config.InstrumentationConfig, pool *mempool.Mempool) *metric
 		Help: "Relayed transactions: received and admitted, refused (known already or invalid), limited (over the peer's rate), dropped (queue full); sent, unsent (the peer's queue was full)."},
 		[]string{"status"})
 	m.floodedPeers = counter("p2p", "flooding_peer_disconnects", "Peers disconnected for keeping their queue of inputs full while the node took inputs.")
-	m.reg.MustRegister(m.floodedPeers, m.proposalCreate, m.proposalReceive, m.prepareDropped, m.prepareAdded, m.relayTxs)
+	m.undecodablePeers = counter("p2p", "undecodable_message_disconnects", "Peers disconnected for sending a message the node cannot decode.")
+	m.reg.MustRegister(m.floodedPeers, m.undecodablePeers, m.proposalCreate, m.proposalReceive, m.prepareDropped, m.prepareAdded, m.relayTxs)
 	m.reg.MustRegister(m.height, m.latestHeight, m.rounds, m.epoch, m.validators, m.validatorsPower,
 		m.commits, m.skipped, m.numTxs, m.totalTxs, m.blockInterval, m.commitLatency, m.procMs,
 		m.failedTxs, m.rejectedTxs, m.duplicateTxs, m.txSizeBytes,
@@ -191,6 +193,13 @@ func (m *metrics) receivedProposal(status string) {
 		return
 	}
 	m.proposalReceive.WithLabelValues(status).Inc()
+}
+
+// undecodablePeer counts a peer disconnected for an undecodable message; any goroutine.
+func (m *metrics) undecodablePeer() {
+	if m != nil {
+		m.undecodablePeers.Inc()
+	}
 }
 
 // floodedPeer counts a peer disconnected for flooding; any goroutine.

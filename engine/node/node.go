@@ -242,6 +242,10 @@ func (n *Node) Run(ctx context.Context) error {
 	pcfg.ListenAddress = strings.TrimPrefix(n.cfg.P2P.ListenAddress, "tcp://")
 	pcfg.PersistentPeers = config.SplitList(n.cfg.P2P.PersistentPeers)
 	pcfg.MaxInboundPeers = n.cfg.P2P.MaxNumInboundPeers
+	if n.cfg.P2P.AllowDuplicateIP {
+		// Peers on one host (a local testnet) all dial from one IP.
+		pcfg.MaxPendingHandshakesPerIP = 0
+	}
 	for i, ch := range pcfg.Channels {
 		if ch.ID == p2p.ChannelTx {
 			// A relay carries at least one transaction of the largest size the mempool takes.
