@@ -64,6 +64,7 @@ func TestBadFilesAreErrorsNamingTheKey(t *testing.T) {
 		{"mempool bytes 10^15", "[mempool]\nmax_txs_bytes = 1000000000000000\n", "mempool.max_txs_bytes"},
 		{"subscription clients 10^9", "[rpc]\nmax_subscription_clients = 1000000000\n", "rpc.max_subscription_clients"},
 		{"gc depth 10^9", "[consensus]\ngc_depth = 1000000000\n", "consensus.gc_depth"},
+		{"tx larger than a DAG block takes", "[mempool]\nmax_tx_bytes = 2097152\n", "mempool.max_tx_bytes"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -74,7 +74,9 @@ func (c *Config) Validate() error {
 
 	within(bad, "mempool.size", int64(c.Mempool.Size), 1, 10000000)
 	within(bad, "mempool.max_txs_bytes", c.Mempool.MaxTxsBytes, 1, 64*gib)
-	within(bad, "mempool.max_tx_bytes", int64(c.Mempool.MaxTxBytes), 1, 128*mib)
+	// A DAG block carries transactions of at most 1 MiB (types.DefaultBlockLimits), and
+	// peers refuse a relay of a larger one: the mempool must not admit what no block holds.
+	within(bad, "mempool.max_tx_bytes", int64(c.Mempool.MaxTxBytes), 1, mib)
 	within(bad, "mempool.cache_size", int64(c.Mempool.CacheSize), 0, 100000000)
 	if int64(c.Mempool.MaxTxBytes) > c.Mempool.MaxTxsBytes {
 		bad("mempool.max_tx_bytes", "%d exceeds mempool.max_txs_bytes %d", c.Mempool.MaxTxBytes, c.Mempool.MaxTxsBytes)
