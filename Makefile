@@ -8,7 +8,7 @@ PROTO_GEN     := github.com/cosmos/gogoproto/protoc-gen-gocosmos@v1.7.2
 # Packages whose tests are too slow under the race detector on 2 cores run without it.
 TEST_FLAGS    ?= -race -timeout 20m
 
-.PHONY: all build test unit sim sdk lint proto bench localnet clean
+.PHONY: fuzz all build test unit sim sdk lint proto bench localnet clean
 
 all: build
 
@@ -18,7 +18,16 @@ build:
 # The whole suite CI runs: lint, every package's tests with the race detector, the
 # simulator's CI tier (500 swarm seeds and every planted bug) at full speed, then a Cosmos
 # SDK chain under Tutti.
-test: lint unit sim sdk
+test: lint unit fuzz sim sdk
+
+# The fuzz targets of untrusted input (RPC requests, p2p frames and node info, the wire
+# decoder) run beyond their seed corpus for a few seconds each; FUZZTIME=1m goes further.
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzRequestDecoding$$' -fuzztime $(FUZZTIME) ./engine/rpc/
+	$(GO) test -run '^$$' -fuzz '^FuzzFrameDecode$$' -fuzztime $(FUZZTIME) ./p2p/
+	$(GO) test -run '^$$' -fuzz '^FuzzNodeInfoDecode$$' -fuzztime $(FUZZTIME) ./p2p/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./engine/wire/
 
 # The simulator runs single-threaded on virtual time; under the race detector it runs its
 # quick tests only, and its seed tiers run below without it. The SDK chain's tests run in

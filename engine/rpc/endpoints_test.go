@@ -84,7 +84,7 @@ func TestInfoEndpoints(t *testing.T) {
 	if err != nil || chunk.TotalChunks != 1 || !bytes.Contains(raw, []byte(`"chain_id":"rpc-test-chain"`)) {
 		t.Errorf("genesis_chunked: %d chunks, %v, %.200s", chunk.TotalChunks, err, raw)
 	}
-	if _, err := c.GenesisChunked(ctx, 1); err == nil || !strings.Contains(err.Error(), "there are 0 chunks, 1 is invalid") {
+	if _, err := c.GenesisChunked(ctx, 1); err == nil || !strings.Contains(err.Error(), "chunk 1 is invalid: the genesis has 1 chunk(s), numbered from 0 to 0") {
 		t.Errorf("genesis_chunked 1 of 1: %v", err)
 	}
 
