@@ -1,9 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/cometbft/cometbft/crypto/ed25519"
+	"github.com/rs/zerolog"
 
 	"github.com/tutti-bft/tutti/p2p"
 )
@@ -50,4 +57,51 @@ func connected(sw *p2p.Switch, id p2p.ID) bool {
 		}
 	}
 	return false
+}
+
+// What a probe of a running node found already held, kept covered: a connection that sends
+// garbage instead of a handshake, and a peer of another chain, are refused, while an honest
+// peer connects and the node goes on committing.
+func TestGarbageHandshakeAndWrongChainAreRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a node process")
+	}
+	ln := newLocalnet(t, 1)
+	ln.start(0)
+	ln.waitHeight(all(1), 2, 60*time.Second)
+	honest := newTestPeer(t, ln, 0)
+	_, hostPort, _ := strings.Cut(honest.addr, "@")
+
+	garbage, err := net.Dial("tcp", hostPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer garbage.Close()
+	if _, err := garbage.Write(bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef}, 4096)); err != nil {
+		t.Fatal(err)
+	}
+
+	pcfg := p2p.DefaultConfig("another-chain")
+	pcfg.Moniker, pcfg.ListenAddress = "stranger", "127.0.0.1:0"
+	stranger, err := p2p.New(pcfg, &p2p.NodeKey{PrivKey: ed25519.GenPrivKey()}, p2p.Handlers{}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stranger.Start(honest.ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer stranger.Stop()
+	if err := stranger.Connect(honest.ctx, honest.addr); err == nil {
+		t.Fatal("a peer of another chain was accepted")
+	}
+
+	if err := honest.sw.Connect(honest.ctx, honest.addr); err != nil {
+		t.Fatalf("an honest peer beside the bad ones: %v", err)
+	}
+	_ = garbage.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, garbage); err != nil && !strings.Contains(err.Error(), "reset") {
+		t.Fatalf("the garbage connection was not closed: %v", err)
+	}
+	h := ln.height(0)
+	ln.waitHeight(all(1), h+3, 30*time.Second)
 }

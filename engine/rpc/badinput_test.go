@@ -45,6 +45,7 @@ func TestBadInputGetsCometBFTErrorCodes(t *testing.T) {
 	tn := shared(t)
 	huge := fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"broadcast_tx_sync","params":{"tx":"%s"}}`,
 		strings.Repeat("A", int(tn.cfg.RPC.MaxBodyBytes)))
+	deep := `{"jsonrpc":"2.0","id":1,"method":"health","params":` + strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000) + "}"
 	var batch []string
 	for i := 0; i < 11; i++ {
 		batch = append(batch, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"health"}`, i))
@@ -65,6 +66,7 @@ func TestBadInputGetsCometBFTErrorCodes(t *testing.T) {
 		{"too many positional params", `{"jsonrpc":"2.0","id":1,"method":"block","params":["1","2"]}`, -32602, "Invalid params", ""},
 		{"body over max_body_bytes", huge, -32600, "Invalid Request", "request body too large"},
 		{"batch over 10 requests", "[" + strings.Join(batch, ",") + "]", -32600, "Invalid Request", "batch request exceeds maximum (10)"},
+		{"JSON 100,000 deep", deep, -32700, "Parse error. Invalid JSON", "exceeded max depth"},
 		{"height zero", `{"jsonrpc":"2.0","id":1,"method":"block","params":{"height":"0"}}`, -32603, "Internal error", "height must be greater than 0"},
 		{"height beyond the chain", `{"jsonrpc":"2.0","id":1,"method":"header","params":{"height":"99999999"}}`, -32603, "Internal error", "must be less than or equal to the current blockchain height"},
 		{"tx_search bad query", `{"jsonrpc":"2.0","id":1,"method":"tx_search","params":{"query":"a.b >"}}`, -32603, "Internal error", ""},
