@@ -50,6 +50,7 @@ type RPCConfig struct {
 	CORSAllowedOrigins       []string `toml:"cors_allowed_origins"`
 	MaxOpenConnections       int      `toml:"max_open_connections"`
 	MaxSubscriptionClients   int      `toml:"max_subscription_clients"`
+	MaxSearchesPerClient     int      `toml:"max_searches_per_client"`
 	TimeoutBroadcastTxCommit Duration `toml:"timeout_broadcast_tx_commit"`
 	MaxBodyBytes             int64    `toml:"max_body_bytes"`
 	MaxHeaderBytes           int      `toml:"max_header_bytes"`
@@ -123,6 +124,7 @@ func Default() *Config {
 			CORSAllowedOrigins:       []string{},
 			MaxOpenConnections:       900,
 			MaxSubscriptionClients:   100,
+			MaxSearchesPerClient:     2,
 			TimeoutBroadcastTxCommit: Duration(10 * time.Second),
 			MaxBodyBytes:             1000000,
 			MaxHeaderBytes:           1 << 20,

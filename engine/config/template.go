@@ -73,6 +73,10 @@ max_open_connections = {{.RPC.MaxOpenConnections}}
 # Maximum distinct clients that may subscribe to events over websocket.
 max_subscription_clients = {{.RPC.MaxSubscriptionClients}}
 
+# Most tx_search and block_search requests one client (IP) may have in progress: a broad
+# query over a large index costs a fraction of a second of CPU, and more are refused.
+max_searches_per_client = {{.RPC.MaxSearchesPerClient}}
+
 # How long broadcast_tx_commit waits for the transaction to commit.
 timeout_broadcast_tx_commit = {{q (print .RPC.TimeoutBroadcastTxCommit.D)}}
 

@@ -50,6 +50,7 @@ func (c *Config) Validate() error {
 	checkListen(bad, "rpc.laddr", c.RPC.ListenAddress)
 	within(bad, "rpc.max_open_connections", int64(c.RPC.MaxOpenConnections), 1, 65536)
 	within(bad, "rpc.max_subscription_clients", int64(c.RPC.MaxSubscriptionClients), 1, 10000)
+	within(bad, "rpc.max_searches_per_client", int64(c.RPC.MaxSearchesPerClient), 1, 1000)
 	positiveDuration(bad, "rpc.timeout_broadcast_tx_commit", c.RPC.TimeoutBroadcastTxCommit)
 	within(bad, "rpc.max_body_bytes", c.RPC.MaxBodyBytes, 1, gib)
 	within(bad, "rpc.max_header_bytes", int64(c.RPC.MaxHeaderBytes), 1, 64*mib)

@@ -169,10 +169,15 @@ func (s *Server) selectTxByHash(c syntax.Condition, sel map[string]txPos) error 
 	return nil
 }
 
-func (s *Server) txSearch(_ *rpctypes.Context, query string, prove bool, pagePtr, perPagePtr *int, orderBy string) (*ctypes.ResultTxSearch, error) {
+func (s *Server) txSearch(ctx *rpctypes.Context, query string, prove bool, pagePtr, perPagePtr *int, orderBy string) (*ctypes.ResultTxSearch, error) {
 	if s.txIndexOff() {
 		return nil, errIndexOff
 	}
+	release, err := s.searchSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	conds, err := parseQuery(query)
 	if err != nil {
 		return nil, err
@@ -262,10 +267,15 @@ func (s *Server) heightsMatching(conds syntax.Query) ([]int64, error) {
 	return out, nil
 }
 
-func (s *Server) blockSearch(_ *rpctypes.Context, query string, pagePtr, perPagePtr *int, orderBy string) (*ctypes.ResultBlockSearch, error) {
+func (s *Server) blockSearch(ctx *rpctypes.Context, query string, pagePtr, perPagePtr *int, orderBy string) (*ctypes.ResultBlockSearch, error) {
 	if s.txIndexOff() {
 		return nil, errors.New("block indexing is disabled")
 	}
+	release, err := s.searchSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	conds, err := parseQuery(query)
 	if err != nil {
 		return nil, err
@@ -297,4 +307,13 @@ func (s *Server) blockSearch(_ *rpctypes.Context, query string, pagePtr, perPage
 		res.Blocks = append(res.Blocks, &ctypes.ResultBlock{BlockID: blockID(b.Hash), Block: blk})
 	}
 	return res, nil
+}
+
+// searchSlot takes one of the client's [rpc] max_searches_per_client slots.
+func (s *Server) searchSlot(ctx *rpctypes.Context) (func(), error) {
+	release, ok := s.searches.acquire(ctx.RemoteAddr())
+	if !ok {
+		return nil, fmt.Errorf("max_searches_per_client %d reached: wait for this client's searches in progress", s.searches.max)
+	}
+	return release, nil
 }

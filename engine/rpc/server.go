@@ -39,6 +39,8 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	searches *clientSlots // tx_search and block_search in progress per client
+
 	// subscribeMu makes counting the subscribing clients and subscribing one step, so
 	// clients subscribing at once cannot all pass the count (subscribe.go).
 	subscribeMu sync.Mutex
@@ -61,7 +63,8 @@ func New(env Env) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Env: env, params: newParamsTracker(env.Store, env.Genesis.ConsensusParams), genChunks: chunks,
-		asyncSem: make(chan struct{}, asyncCheckTxSlots), hijacked: map[string]net.Conn{}}
+		asyncSem: make(chan struct{}, asyncCheckTxSlots), hijacked: map[string]net.Conn{},
+		searches: newClientSlots(max(env.Config.MaxSearchesPerClient, 1))}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
