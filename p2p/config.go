@@ -64,7 +64,12 @@ type Config struct {
 	Channels        []ChannelDesc
 
 	// MaxInboundPeers bounds peers that dialled us and are not persistent.
-	MaxInboundPeers int
+	// When they are all connected, a peer that dials in takes the place of the
+	// one that has sent no message (keepalives aside) for the longest, if that
+	// is at least InboundIdleEviction: keepalives alone do not hold a slot
+	// against a peer that wants it.
+	MaxInboundPeers     int
+	InboundIdleEviction time.Duration
 	// MaxPendingHandshakes bounds inbound connections still handshaking;
 	// MaxPendingHandshakesPerIP bounds those of one remote IP (0: no bound; a
 	// local testnet whose peers all dial from 127.0.0.1 needs none), so one
@@ -113,6 +118,7 @@ func DefaultConfig(chainID string) Config {
 		ListenAddress:        "0.0.0.0:26656",
 		Channels:             DefaultChannels(),
 		MaxInboundPeers:      40,
+		InboundIdleEviction:  time.Minute,
 		MaxPendingHandshakes: 16,
 		// Four from one IP at once: a node behind NAT with a few peers is
 		// fine, one host cannot take more than a quarter of the slots.
@@ -166,6 +172,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxPendingHandshakesPerIP < 0 {
 		return errors.New("p2p config: MaxPendingHandshakesPerIP must not be negative")
+	}
+	if c.InboundIdleEviction <= 0 {
+		return errors.New("p2p config: InboundIdleEviction must be positive")
 	}
 	if c.FirstByteTimeout <= 0 {
 		return errors.New("p2p config: FirstByteTimeout must be positive")

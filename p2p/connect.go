@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"time"
 
@@ -243,18 +244,32 @@ func (s *Switch) addLink(id ID, info cmtp2p.DefaultNodeInfo, l *link) error {
 		return nil
 	}
 	persistent := s.persistentIDs[id]
+	var evicted *peer
+	var silentSince int64
 	if !l.outbound && !persistent && s.inbound >= s.cfg.MaxInboundPeers {
-		s.mu.Unlock()
-		l.close(ErrInboundFull)
-		return ErrInboundFull
+		if evicted = s.idlestInboundLocked(); evicted == nil {
+			s.mu.Unlock()
+			l.close(ErrInboundFull)
+			return ErrInboundFull
+		}
+		// Never chosen twice while its reader winds down.
+		silentSince = evicted.lastMessage.Swap(math.MaxInt64)
 	}
 	p = &peer{id: id, info: info, persistent: persistent, gone: make(chan struct{})}
+	p.lastMessage.Store(time.Now().UnixNano())
 	p.stats = newStatsSet(s.cfg.Channels, s.totals)
 	p.q = newSendQueues(s.cfg.Channels, p.stats)
 	s.peers[id] = p
 	s.setLinkLocked(p, l)
 	desc := p.describe()
 	s.mu.Unlock()
+	if evicted != nil {
+		// Its reader ends and frees the slot; until then the count is one over.
+		evicted.link.close(errEvicted)
+		s.log.Info().Str("peer", string(evicted.id)).Str("for", string(id)).
+			Dur("silent", time.Since(time.Unix(0, silentSince))).
+			Msg("inbound slots full: replaced the inbound peer silent the longest")
+	}
 	s.log.Info().Str("peer", string(id)).Str("addr", l.remoteAddr).Str("moniker", info.Moniker).
 		Bool("outbound", l.outbound).Msg("peer connected")
 	if s.handlers.PeerUp != nil {
@@ -262,6 +277,22 @@ func (s *Switch) addLink(id ID, info cmtp2p.DefaultNodeInfo, l *link) error {
 	}
 	s.startLink(p, l)
 	return nil
+}
+
+// idlestInboundLocked is the inbound, non-persistent peer that has sent no
+// message for the longest, if that is at least InboundIdleEviction.
+func (s *Switch) idlestInboundLocked() *peer {
+	var idlest *peer
+	cutoff := time.Now().Add(-s.cfg.InboundIdleEviction).UnixNano()
+	for _, p := range s.peers {
+		if p.persistent || p.link == nil || p.link.outbound {
+			continue
+		}
+		if last := p.lastMessage.Load(); last <= cutoff && (idlest == nil || last < idlest.lastMessage.Load()) {
+			idlest = p
+		}
+	}
+	return idlest
 }
 
 // setLinkLocked makes l the peer's link. It registers l's two goroutines

@@ -51,3 +51,60 @@ func TestSilentConnectionsFromOneHostDoNotCrowdOutOthers(t *testing.T) {
 		}
 	}
 }
+
+// With every inbound slot taken, a peer that dials in replaces the inbound peer that has
+// sent nothing but keepalives for InboundIdleEviction; one that sent a message within it
+// keeps its slot, and the newcomer is refused as before.
+func TestKeepalivesAloneDoNotHoldAnInboundSlot(t *testing.T) {
+	target := startNode(t, nil, func(c *Config) {
+		c.MaxInboundPeers = 1
+		c.InboundIdleEviction = 400 * time.Millisecond
+	})
+	quiet := startNode(t, nil, nil)
+	connect(t, quiet, target)
+
+	// A newcomer while the quiet peer is within the window: refused.
+	early := startNode(t, nil, nil)
+	if err := early.sw.Connect(context.Background(), target.sw.Address()); err == nil {
+		eventually(t, 2*time.Second, "the early newcomer refused", func() bool { return !hasPeer(target.sw, early.sw.ID()) })
+	}
+	if !hasPeer(target.sw, quiet.sw.ID()) {
+		t.Fatal("a peer within the idle window lost its slot")
+	}
+
+	// After the window, with only keepalives from it (PingInterval 200 ms): replaced.
+	time.Sleep(600 * time.Millisecond)
+	late := startNode(t, nil, nil)
+	if err := late.sw.Connect(context.Background(), target.sw.Address()); err != nil {
+		t.Fatalf("a newcomer was refused though the only inbound peer sent nothing but keepalives: %v", err)
+	}
+	eventually(t, 5*time.Second, "the quiet peer evicted and the newcomer kept", func() bool {
+		return !hasPeer(target.sw, quiet.sw.ID()) && hasPeer(target.sw, late.sw.ID())
+	})
+	if !target.log.contains("replaced the inbound peer silent the longest") {
+		t.Fatal("no log line for the eviction")
+	}
+
+	// A peer that sends messages keeps its slot past the window.
+	talker := late
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+				_ = talker.sw.TrySend(target.sw.ID(), ChannelTx, []byte("still here"))
+			}
+		}
+	}()
+	time.Sleep(600 * time.Millisecond)
+	another := startNode(t, nil, nil)
+	_ = another.sw.Connect(context.Background(), target.sw.Address())
+	time.Sleep(300 * time.Millisecond)
+	if !hasPeer(target.sw, talker.sw.ID()) || hasPeer(target.sw, another.sw.ID()) {
+		t.Fatalf("talker kept: %v, another admitted: %v; a peer sending messages must keep its slot",
+			hasPeer(target.sw, talker.sw.ID()), hasPeer(target.sw, another.sw.ID()))
+	}
+}

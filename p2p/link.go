@@ -237,6 +237,7 @@ func (s *Switch) readLoop(p *peer, l *link) {
 			break
 		}
 		p.stats[ch].received(len(msg))
+		p.lastMessage.Store(time.Now().UnixNano())
 		if s.handlers.Receive != nil {
 			s.handlers.Receive(p.id, ch, msg)
 		}

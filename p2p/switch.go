@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	cmtp2p "github.com/cometbft/cometbft/p2p"
 	"github.com/rs/zerolog"
@@ -48,6 +49,7 @@ var (
 	ErrDuplicate     = errors.New("already connected to this peer")
 	ErrDialing       = errors.New("already dialling this peer")
 	ErrInboundFull   = errors.New("inbound peer limit reached")
+	errEvicted       = errors.New("evicted: it sent only keepalives while another peer wanted its inbound slot")
 	ErrUnknownPeer   = errors.New("unknown peer")
 	ErrSwitchStopped = errors.New("switch stopped")
 )
@@ -60,6 +62,9 @@ type peer struct {
 	stats      map[ChannelID]*channelStats
 	link       *link         // guarded by Switch.mu
 	gone       chan struct{} // closed once the peer is removed
+	// lastMessage is when the peer last sent a message (unix nanoseconds; its
+	// arrival at first): keepalives do not count.
+	lastMessage atomic.Int64
 }
 
 // Switch is the node's peer-to-peer endpoint.

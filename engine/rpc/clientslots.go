@@ -6,7 +6,7 @@ import (
 )
 
 // clientSlots bounds how many requests of one kind each client (by IP) has in progress:
-// a broad tx_search or block_search ("EXISTS", "CONTAINS ”") over a large index costs 0.1
+// a broad tx_search or block_search (EXISTS, or CONTAINS an empty string) over a large index costs 0.1
 // to 0.5 s of CPU, and nothing else stops one client from running them by the dozen.
 type clientSlots struct {
 	mu   sync.Mutex
