@@ -217,6 +217,12 @@ func (s *Switch) addLink(id ID, info cmtp2p.DefaultNodeInfo, l *link) error {
 		l.close(ErrSwitchStopped)
 		return ErrSwitchStopped
 	}
+	if left := s.penalizedLocked(id, time.Now()); left > 0 {
+		s.mu.Unlock()
+		l.close(ErrPenalized)
+		s.log.Debug().Str("peer", string(id)).Str("addr", l.remoteAddr).Dur("for", left).Msg("refusing peer: disconnected for misbehaving")
+		return ErrPenalized
+	}
 	p := s.peers[id]
 	if p != nil {
 		old := p.link

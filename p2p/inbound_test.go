@@ -108,3 +108,46 @@ func TestKeepalivesAloneDoNotHoldAnInboundSlot(t *testing.T) {
 			hasPeer(target.sw, talker.sw.ID()), hasPeer(target.sw, another.sw.ID()))
 	}
 }
+
+// A peer disconnected for misbehaving is refused for a while, twice as long after each
+// offence: reconnecting at once to misbehave again does not work.
+func TestADisconnectedPeerIsRefusedForAGrowingWhile(t *testing.T) {
+	target := startNode(t, nil, nil)
+	bad := startNode(t, nil, nil)
+	offend := func() {
+		t.Helper()
+		connect(t, bad, target)
+		if !target.sw.Disconnect(bad.sw.ID(), errors.New("it misbehaved")) {
+			t.Fatal("Disconnect found no link")
+		}
+		eventually(t, 5*time.Second, "the link closed", func() bool { return !hasPeer(target.sw, bad.sw.ID()) })
+	}
+	reconnectAfter := func() time.Duration {
+		t.Helper()
+		start := time.Now()
+		for time.Since(start) < 10*time.Second {
+			// The dialler's handshake succeeds either way; the target refuses the
+			// penalized peer after it, so only the target's peer list tells.
+			if hasPeer(target.sw, bad.sw.ID()) {
+				return time.Since(start)
+			}
+			if !hasPeer(bad.sw, target.sw.ID()) {
+				_ = bad.sw.Connect(context.Background(), target.sw.Address())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatal("the peer was refused for more than 10 s")
+		return 0
+	}
+	offend()
+	first := reconnectAfter()
+	if !target.sw.Disconnect(bad.sw.ID(), errors.New("it misbehaved again")) {
+		t.Fatal("Disconnect found no link")
+	}
+	eventually(t, 5*time.Second, "the link closed", func() bool { return !hasPeer(target.sw, bad.sw.ID()) })
+	second := reconnectAfter()
+	t.Logf("refused for %v after the first offence, %v after the second", first.Round(time.Millisecond), second.Round(time.Millisecond))
+	if first < 800*time.Millisecond || second < 1800*time.Millisecond {
+		t.Fatalf("reconnected after %v and %v, want about 1 s and 2 s", first, second)
+	}
+}

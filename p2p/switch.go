@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	cmtp2p "github.com/cometbft/cometbft/p2p"
 	"github.com/rs/zerolog"
@@ -46,10 +47,12 @@ type PeerInfo struct {
 
 // Errors returned by Connect.
 var (
-	ErrDuplicate     = errors.New("already connected to this peer")
-	ErrDialing       = errors.New("already dialling this peer")
-	ErrInboundFull   = errors.New("inbound peer limit reached")
-	errEvicted       = errors.New("evicted: it sent only keepalives while another peer wanted its inbound slot")
+	ErrDuplicate   = errors.New("already connected to this peer")
+	ErrDialing     = errors.New("already dialling this peer")
+	ErrInboundFull = errors.New("inbound peer limit reached")
+	errEvicted     = errors.New("evicted: it sent only keepalives while another peer wanted its inbound slot")
+	// ErrPenalized refuses a peer disconnected for misbehaving a short while ago.
+	ErrPenalized     = errors.New("refused for now: disconnected for misbehaving")
 	ErrUnknownPeer   = errors.New("unknown peer")
 	ErrSwitchStopped = errors.New("switch stopped")
 )
@@ -88,6 +91,11 @@ type Switch struct {
 	pending  chan struct{} // semaphore for inbound handshakes
 	// pendingByIP counts inbound handshakes per remote IP (under mu).
 	pendingByIP map[string]int
+	// penalties holds back peers the node disconnected for misbehaving
+	// (Disconnect), under mu: each offence doubles how long the peer is
+	// refused, so a peer that reconnects to misbehave again gets ever fewer
+	// chances.
+	penalties map[ID]penalty
 
 	// notifyMu serialises peer arrivals and departures, with their
 	// callbacks, so the node sees them in the order they happened.
@@ -122,6 +130,7 @@ func New(cfg Config, key *NodeKey, handlers Handlers, logger zerolog.Logger) (*S
 		dialing:       map[ID]bool{},
 		pending:       make(chan struct{}, cfg.MaxPendingHandshakes),
 		pendingByIP:   map[string]int{},
+		penalties:     map[ID]penalty{},
 	}
 	s.log = logger.With().Str("module", "p2p").Str("self", string(s.id)).Logger()
 	for _, ch := range cfg.Channels {
@@ -294,10 +303,13 @@ func (s *Switch) peer(id ID) *peer {
 	return s.peers[id]
 }
 
-// Disconnect closes the link to peer id for reason, which the "peer disconnected" line
+// Disconnect closes the link to a misbehaving peer id for reason, which the "peer disconnected" line
 // and PeerDown report; a persistent peer is dialled again with backoff. It reports false
 // when the peer is not connected or its link is closing already, so a caller that reacts
 // to every message of a peer acts (and logs) once per link.
+//
+// The peer is then refused for a while, 1 s after its first offence, twice as long after
+// each further one up to a minute (a persistent peer is redialled once that is over).
 func (s *Switch) Disconnect(id ID, reason error) bool {
 	s.mu.Lock()
 	var l *link
@@ -305,10 +317,52 @@ func (s *Switch) Disconnect(id ID, reason error) bool {
 		l = p.link
 	}
 	s.mu.Unlock()
-	if l == nil {
+	if l == nil || !l.close(reason) {
 		return false
 	}
-	return l.close(reason)
+	s.mu.Lock()
+	s.penalizeLocked(id, time.Now())
+	s.mu.Unlock()
+	return true
+}
+
+// Penalties of a peer disconnected for misbehaving: the first wait, the longest, and how
+// long without an offence before a peer's record is forgotten.
+const (
+	penaltyFirst  = time.Second
+	penaltyMax    = time.Minute
+	penaltyForget = 10 * time.Minute
+)
+
+type penalty struct {
+	until time.Time     // refused until then
+	wait  time.Duration // the last wait given
+}
+
+func (s *Switch) penalizeLocked(id ID, now time.Time) {
+	p := s.penalties[id]
+	if p.wait == 0 || now.Sub(p.until) > penaltyForget {
+		p.wait = penaltyFirst
+	} else {
+		p.wait = min(2*p.wait, penaltyMax)
+	}
+	p.until = now.Add(p.wait)
+	s.penalties[id] = p
+	if len(s.penalties) > 4096 {
+		for other, q := range s.penalties {
+			if now.Sub(q.until) > penaltyForget {
+				delete(s.penalties, other)
+			}
+		}
+	}
+}
+
+// penalizedLocked reports how much longer peer id is refused (0: it is not).
+func (s *Switch) penalizedLocked(id ID, now time.Time) time.Duration {
+	if p, ok := s.penalties[id]; ok && now.Before(p.until) {
+		return p.until.Sub(now)
+	}
+	return 0
 }
 
 // TrySend queues msg for one peer without blocking. It returns false when the
