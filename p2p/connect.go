@@ -118,6 +118,15 @@ func (c *primedConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
+// CloseWrite half-closes the connection underneath, as retiring a link needs (link.go):
+// without it an inbound link lost the half-close its duplicate resolution relies on.
+func (c *primedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.New("the connection cannot half-close")
+}
+
 // tcpConn is the TCP connection under c, if there is one.
 func tcpConn(c net.Conn) (*net.TCPConn, bool) {
 	if p, ok := c.(*primedConn); ok {

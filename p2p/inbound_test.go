@@ -151,3 +151,50 @@ func TestADisconnectedPeerIsRefusedForAGrowingWhile(t *testing.T) {
 		t.Fatalf("reconnected after %v and %v, want about 1 s and 2 s", first, second)
 	}
 }
+
+// The connection an inbound handshake runs on, its first byte read ahead, still
+// half-closes: retiring a duplicate link relies on it (without it the link was closed
+// outright, and messages on their way over it were lost).
+func TestAPrimedInboundConnectionStillHalfCloses(t *testing.T) {
+	target := startNode(t, nil, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	primed, err := target.sw.awaitFirstByte(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer primed.Close()
+	cw, ok := primed.(interface{ CloseWrite() error })
+	if !ok {
+		t.Fatal("the primed connection cannot half-close")
+	}
+	if err := cw.CloseWrite(); err != nil {
+		t.Fatalf("CloseWrite: %v", err)
+	}
+	_ = client.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := client.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("the other end read %v after the half-close, want EOF", err)
+	}
+	if _, err := client.Write([]byte("y")); err != nil {
+		t.Fatalf("the other end can no longer write after a half-close: %v", err)
+	}
+	got := make([]byte, 2)
+	if _, err := io.ReadFull(primed, got); err != nil || string(got) != "xy" {
+		t.Fatalf("read %q, %v; want the primed byte then the next: \"xy\"", got, err)
+	}
+}
