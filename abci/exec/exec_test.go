@@ -315,20 +315,8 @@ func TestProcessProposalNamesTheBlockFinalizeBlockGets(t *testing.T) {
 func TestAValidatorUpdateWithANonEd25519KeyIsRefused(t *testing.T) {
 	v0 := key("v0")
 	set := cmttypes.NewValidatorSet([]*cmttypes.Validator{cmttypes.NewValidator(v0, 10)})
-	client, err := proxy.NewLocalClientCreator(kvstore.NewInMemoryApplication()).NewABCIClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := client.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = client.Stop() }()
-	conn := proxy.NewAppConnConsensus(client, proxy.NopMetrics())
 	ctx := context.Background()
-	if _, err := conn.InitChain(ctx, &abci.RequestInitChain{ChainId: "x", Validators: cmttypes.TM2PB.ValidatorUpdates(set)}); err != nil {
-		t.Fatal(err)
-	}
-	e := New(conn, 0, nil, set, set)
+	e := New(initChained(t, kvstore.NewInMemoryApplication(), set), 0, nil, set, set)
 	pk, err := cryptoenc.PubKeyToProto(secp256k1.GenPrivKeySecp256k1([]byte("newcomer")).PubKey())
 	if err != nil {
 		t.Fatal(err)
@@ -339,4 +327,23 @@ func TestAValidatorUpdateWithANonEd25519KeyIsRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "secp256k1 key") || !strings.Contains(err.Error(), "height 1") {
 		t.Fatalf("executing a secp256k1 validator update: %v, want an error naming the height and the key type", err)
 	}
+}
+
+// initChained is a consensus connection to app behind cometbft's local client, after
+// InitChain with set; the test stops the client.
+func initChained(t *testing.T, app abci.Application, set *cmttypes.ValidatorSet) proxy.AppConnConsensus {
+	t.Helper()
+	client, err := proxy.NewLocalClientCreator(app).NewABCIClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Stop() })
+	conn := proxy.NewAppConnConsensus(client, proxy.NopMetrics())
+	if _, err := conn.InitChain(context.Background(), &abci.RequestInitChain{ChainId: "x", Validators: cmttypes.TM2PB.ValidatorUpdates(set)}); err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }
