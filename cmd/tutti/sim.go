@@ -73,6 +73,9 @@ liveness. A failure prints its seed, the violated property and the command that 
 				fmt.Fprintf(out, "transactions: %d submitted, %d acknowledged, %d committed, %d excused; %d relayed; client order: %d pairs judged, %d excused\n",
 					res.Stats.TxsSubmitted, res.Stats.TxsAcknowledged, res.Stats.TxsCommitted, res.Stats.TxsExcused,
 					res.Stats.TxsRelayed, res.Stats.OrderedPairs, res.Stats.OrderedPairsExcused)
+				if res.Stats.Drain > 0 {
+					fmt.Fprintf(out, "drained: ran %v past the duration for acknowledged transactions to commit\n", res.Stats.Drain)
+				}
 				if res.Failed() {
 					sim.Report(out, res, opt)
 					return errors.New("the simulation found a violation")

@@ -44,6 +44,7 @@ type cluster struct {
 	updates map[int64][]ValidatorUpdate
 
 	observe        func(node int, a Action)                // sees every action before it runs
+	broadcast      func(node int, b *types.Block) bool     // sends b itself when it returns true
 	drop           func(from, to int, m wire.Message) bool // nil: the network loses nothing
 	onHalt         func(node int, reason string)           // nil: a halt fails the test
 	corruptApp     int                                     // node whose app hashes differ (-1: none)
@@ -184,6 +185,9 @@ func (cl *cluster) run(i int, a Action) {
 	}
 	switch a := a.(type) {
 	case Broadcast:
+		if cl.broadcast != nil && cl.broadcast(i, a.Block) {
+			return
+		}
 		if cl.equiv[i] {
 			cl.equivocate(i, a.Block)
 			return

@@ -161,6 +161,7 @@ func (c *Core) collectGarbage() {
 		return
 	}
 	c.requeueCollected(c.dag.GCRound(), gc)
+	c.relayLost(nil, gc)
 	res := c.dag.SetGCRound(gc)
 	c.committer.Prune(gc)
 	c.absorb(res, -1)

@@ -50,7 +50,11 @@ import (
 // there when our block references a block of a at round ρ or above, or an earlier one of
 // ours did: an honest author's blocks each reference its previous one. (An equivocator's
 // fork may break that; the order rule then holds only for clients of honest validators.)
-// An epoch change starts a new DAG, so what was seen in the old one is forgotten.
+// A copy can also be lost: an equivocator's other block takes its slot in the order (one
+// block per slot is ordered), or its slot falls below the GC round unordered. Either way
+// the transaction counts as unseen again, so its takeover goes on; otherwise it would wait
+// forever for a copy that can no longer be ordered. An epoch change starts a new DAG, so
+// what was seen in the old one is forgotten.
 
 // staleRounds is how far an owner's latest block must trail the DAG's highest round for
 // the owner to count as gone, and how many rounds must pass after a relayed transaction
@@ -67,6 +71,14 @@ type relayState struct {
 	waiting []*fallback            // not yet resolved, in Seq order (resolved ones are pruned lazily)
 	byKey   map[[32]byte]*fallback // every entry of waiting
 	through uint64                 // highest Seq received
+	// The fallbacks seen in each slot whose block is not ordered yet, to count them unseen
+	// again if the slot is ordered with another block or collected.
+	bySlot map[slot][]*fallback
+}
+
+type slot struct {
+	author int
+	round  uint64
 }
 
 type fallback struct {
@@ -130,12 +142,46 @@ func (c *Core) resolve(f *fallback) {
 // relaySeen notes the relayed transactions an accepted block carries.
 func (c *Core) relaySeen(b *types.Block) {
 	r := &c.relay
-	if len(r.byKey) == 0 {
-		return
+	if len(r.byKey) == 0 || c.lin.SlotOrdered(b.Slot()) || b.Round <= c.dag.GCRound() {
+		return // another block of its slot was ordered, or it arrived too late to be
 	}
 	for _, tx := range b.Txs {
 		if f, ok := r.byKey[sha256.Sum256(tx)]; ok && f.seenRound == 0 {
 			f.seenAuthor, f.seenRound = b.Author, b.Round
+			if r.bySlot == nil {
+				r.bySlot = map[slot][]*fallback{}
+			}
+			at := slot{b.Author, b.Round}
+			r.bySlot[at] = append(r.bySlot[at], f)
+		}
+	}
+}
+
+// relayLost counts as unseen again the fallbacks whose copy can no longer be ordered:
+// their slot was ordered (cm) and they are still waiting, so the ordered block was
+// another one, or their slot is at or below the GC round.
+func (c *Core) relayLost(cm *order.Commit, gcRound uint64) {
+	r := &c.relay
+	if len(r.bySlot) == 0 {
+		return
+	}
+	unsee := func(at slot) {
+		for _, f := range r.bySlot[at] {
+			if !f.resolved && f.seenAuthor == at.author && f.seenRound == at.round {
+				f.seenRound = 0
+			}
+		}
+		delete(r.bySlot, at)
+	}
+	if cm != nil {
+		for _, b := range cm.Blocks {
+			unsee(slot{b.Author, b.Round})
+		}
+		return
+	}
+	for at := range r.bySlot {
+		if at.round <= gcRound {
+			unsee(at)
 		}
 	}
 }
@@ -145,11 +191,12 @@ func (c *Core) relayOrdered(cm order.Commit) {
 	if len(c.relay.byKey) == 0 {
 		return
 	}
-	for _, tx := range cm.Txs {
-		if f, ok := c.relay.byKey[sha256.Sum256(tx)]; ok {
+	for _, h := range cm.TxHashes {
+		if f, ok := c.relay.byKey[h]; ok {
 			c.resolve(f)
 		}
 	}
+	c.relayLost(&cm, 0)
 }
 
 // relayPlan decides, for our block with these parents, which relayed transactions we
@@ -244,4 +291,5 @@ func (c *Core) relayNewEpoch() {
 	for _, f := range c.relay.waiting {
 		f.seenRound, f.atRound = 0, c.cfg.Epoch.StartRound+2*releaseRounds
 	}
+	c.relay.bySlot = nil
 }

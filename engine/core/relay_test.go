@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/tutti-bft/tutti/engine/types"
+	"github.com/tutti-bft/tutti/engine/wire"
 )
 
 // position is where a transaction sits in node i's chain: (height, index), or ok false.
@@ -222,5 +225,76 @@ func TestLateRelayOfAnOrderedTransactionIsNeverCarried(t *testing.T) {
 	}
 	if n := cl.carriedBy("gone"); n != 0 {
 		t.Fatalf("a fallback admitted and dropped in one batch is in %d blocks, want none", n)
+	}
+}
+
+// An equivocator carries a relayed transaction in one block of a slot and not in the other,
+// and the other is ordered: the copy the validators saw can never be ordered. They must
+// count it unseen and take it over, whether the carrying block came before the slot was
+// ordered (the ordered block was the twin) or after (a late twin).
+func TestRelayedTransactionSeenOnlyInALostTwinIsTakenOver(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		late bool
+		seed uint64
+	}{{"twin ordered instead", false, 26}, {"twin arrives after its slot was ordered", true, 27}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := newCluster(t, 4, tc.seed, nil)
+			for i := 0; i < cl.n; i++ {
+				cl.step(i, Restart{})
+			}
+			for range 50 {
+				cl.tick()
+			}
+			// Validator 0 owns it and lost it; 1 and 2 hold it as a fallback.
+			owner := cl.signers[0].PubKey()
+			for _, i := range []int{1, 2} {
+				cl.step(i, TxsRelayed{Txs: []RelayedTx{{Seq: 1, Tx: []byte("forked"), Owner: owner}}})
+			}
+			var twin *types.Block
+			cl.broadcast = func(i int, b *types.Block) bool {
+				if i != 3 || twin != nil {
+					return false
+				}
+				twin = &types.Block{Epoch: b.Epoch, Round: b.Round, Author: b.Author, TimeMs: b.TimeMs,
+					Parents: b.Parents, Txs: append(append([][]byte(nil), b.Txs...), []byte("forked")), Attestation: b.Attestation}
+				twin.Signature = cl.signers[3].SignAnyway(types.SignBytes("test-chain", twin.Round, twin.Digest()))
+				for j := 0; j < cl.n; j++ {
+					switch {
+					case j == 0 || j == 3 || tc.late:
+						cl.send(i, j, wire.BlockMessage(b))
+					default:
+						cl.send(i, j, wire.BlockMessage(twin))
+					}
+				}
+				return true
+			}
+			for twin == nil {
+				cl.tick()
+			}
+			given := map[int]bool{}
+			for !cl.cores[1].lin.SlotOrdered(twin.Slot()) || !cl.cores[2].lin.SlotOrdered(twin.Slot()) || tc.late && len(given) < 2 {
+				for _, j := range []int{1, 2} {
+					if tc.late && !given[j] && cl.cores[j].lin.SlotOrdered(twin.Slot()) {
+						given[j] = true
+						cl.step(j, BlockReceived{From: 3, Block: twin})
+					}
+				}
+				cl.tick()
+			}
+			for range 40 { // the slot's commit reaches a height
+				cl.tick()
+			}
+			if _, ok := cl.position(1, "forked"); ok {
+				t.Fatal("the twin carrying the transaction was ordered: the test does not exercise a lost copy")
+			}
+			for end := cl.now.Add(cl.cores[1].cfg.TakeoverDelay + time.Second); cl.now.Before(end); {
+				cl.tick()
+			}
+			cl.checkAgreement(3)
+			if _, ok := cl.position(1, "forked"); !ok {
+				t.Fatal("the transaction seen only in the lost twin was never taken over")
+			}
+		})
 	}
 }

@@ -64,6 +64,7 @@ func Run(opt Options) Result {
 		heightAtHeal[l.Node] = l.Height()
 	}
 	s.sched.runUntil(opt.Duration)
+	s.drain(opt.Duration)
 	if opt.QueryKVStore {
 		s.queryCommitted()
 	}
@@ -240,6 +241,38 @@ func (s *Sim) honestLogs() []*check.NodeLog {
 		out[i] = s.logs[id]
 	}
 	return out
+}
+
+// drain runs on past the end, with no new load, while an acknowledged transaction is not
+// yet in the longest honest log, up to half the duration more. Durability is owed once the
+// network heals, not by a deadline: a chain slowed by byzantine validators (an equivocator
+// late every round holds each round to the leader timeout) can still be committing what
+// the workload sent last. What is missing after the drain is a violation (S4).
+func (s *Sim) drain(end time.Duration) {
+	limit := end + end/2
+	for at := end; at < limit && s.uncommitted() > 0; {
+		at += time.Second
+		s.sched.runUntil(at)
+		s.stats.Drain = at - end
+	}
+}
+
+// uncommitted counts the acknowledged transactions, not excused, that the longest honest
+// log does not hold.
+func (s *Sim) uncommitted() int {
+	var longest *check.NodeLog
+	for _, l := range s.honestLogs() {
+		if longest == nil || l.Height() > longest.Height() {
+			longest = l
+		}
+	}
+	n := 0
+	for tx := range s.acked {
+		if !s.excused[tx] && (longest == nil || !longest.Has([]byte(tx))) {
+			n++
+		}
+	}
+	return n
 }
 
 // finish runs the end-of-run checkers and builds the result.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Stats counts what a run did and which faults it injected.
@@ -28,6 +29,10 @@ type Stats struct {
 	OrderedPairsExcused int // and those it did not (their earlier one's owner held it back or crashed)
 	TxsCommitted        int
 	SupplyChecks        int // S6 checks run (one per honest instance, at the heal and the end)
+	// Drain: how long the run went on past its duration for acknowledged transactions to
+	// commit (the longest over seeds in a summary); SeedsDrained: seeds that needed it.
+	Drain        time.Duration
+	SeedsDrained int
 }
 
 func (s *Stats) fault(kind string) {
@@ -62,6 +67,10 @@ func (s *Stats) add(o *Stats) {
 	s.OrderedPairsExcused += o.OrderedPairsExcused
 	s.TxsCommitted += o.TxsCommitted
 	s.SupplyChecks += o.SupplyChecks
+	s.Drain = max(s.Drain, o.Drain)
+	if o.Drain > 0 {
+		s.SeedsDrained++
+	}
 }
 
 // FaultSummary lists faults by type, most frequent first.

@@ -160,6 +160,8 @@ func (s Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "epochs: %d (summed highest epoch per seed)\n", s.Stats.Epochs)
 	fmt.Fprintf(w, "checked: %d heights (summed lowest honest height per seed), %d transactions submitted, %d acknowledged, %d committed, %d excused (their node crashed before proposing them)\n",
 		s.Stats.Heights, s.Stats.TxsSubmitted, s.Stats.TxsAcknowledged, s.Stats.TxsCommitted, s.Stats.TxsExcused)
+	fmt.Fprintf(w, "drain: %d seeds ran on past their duration for acknowledged transactions to commit (longest %v)\n",
+		s.Stats.SeedsDrained, s.Stats.Drain)
 	fmt.Fprintf(w, "relay: %d relayed transactions admitted; client order: %d pairs judged, %d excused (owner crashed, held it back, or it was taken over)\n",
 		s.Stats.TxsRelayed, s.Stats.OrderedPairs, s.Stats.OrderedPairsExcused)
 	props := []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7", "O1", "T1", "L1", "P1"}
