@@ -1,6 +1,7 @@
-package core
+package core_test
 
 import (
+	. "github.com/tutti-bft/tutti/engine/core"
 	"testing"
 	"time"
 )
@@ -42,7 +43,7 @@ func TestValidatorBackFromBeyondTheGCHorizonCatchesUp(t *testing.T) {
 		t.Fatal("no peer answered from storage")
 	}
 	cl.checkAgreement(int64(len(cl.blocks[0])) - 3)
-	if own := cl.cores[0].dag.Latest(3); own == nil || own.Round+10 < cl.cores[0].Stats().Round {
+	if own := cl.cores[0].DAG().Latest(3); own == nil || own.Round+10 < cl.cores[0].Stats().Round {
 		t.Fatal("validator 3 does not propose at the head again")
 	}
 	t.Logf("validator 3 was %d rounds behind the others' GC round; %d sync requests, %d answers from storage; heights %d and %d",

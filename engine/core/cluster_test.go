@@ -1,14 +1,16 @@
-package core
+package core_test
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	. "github.com/tutti-bft/tutti/engine/core"
 	"math/rand/v2"
 	"testing"
 	"time"
 
+	"github.com/tutti-bft/tutti/engine/drive"
 	"github.com/tutti-bft/tutti/engine/order"
 	"github.com/tutti-bft/tutti/engine/types"
 	"github.com/tutti-bft/tutti/engine/wire"
@@ -16,11 +18,14 @@ import (
 
 // cluster runs n cores in one process with a trivial deterministic network: every message
 // goes through wire.Encode/Decode, is delayed by a seeded latency, and arrives in order of
-// (time, sequence). A tiny app hashes each delivered block to produce app hashes.
+// (time, sequence). A tiny app hashes each delivered block to produce app hashes. Each core
+// is driven by the runtime's driver (engine/drive), as a node and the simulator drive it:
+// the cluster is its host.
 type cluster struct {
 	t       testing.TB
 	n       int
 	cores   []*Core
+	drivers []*drive.Driver
 	signers []*types.MemSigner
 	now     time.Time
 	rng     *rand.Rand
@@ -43,7 +48,7 @@ type cluster struct {
 	sets    [][2][]types.Validator
 	updates map[int64][]ValidatorUpdate
 
-	observe        func(node int, a Action)                // sees every action before it runs
+	observe        func(node int, a Action)                // sees each Persist, Broadcast and DeliverABCIBlock as the driver carries it out
 	broadcast      func(node int, b *types.Block) bool     // sends b itself when it returns true
 	drop           func(from, to int, m wire.Message) bool // nil: the network loses nothing
 	onHalt         func(node int, reason string)           // nil: a halt fails the test
@@ -55,6 +60,27 @@ type cluster struct {
 	// skew[i] is how far node i's clock is from the cluster's (every input it gets and
 	// every timer it sets is read on its own clock).
 	skew map[int]time.Duration
+	// skipSendCheck turns the driver's persist-before-send check off (for a test that
+	// counts what a mutated core does instead).
+	skipSendCheck bool
+}
+
+// clusterLag is the drivers' executor lag limit (the node's): the cluster's app takes
+// every block at once, so it is never reached.
+const clusterLag = 64
+
+// setCore makes c node i's core (i == len(cl.cores) adds it), driven by a new driver that
+// first carries out restored, the actions core.Restore returned.
+func (cl *cluster) setCore(i int, c *Core, restored []Action) {
+	d := drive.New(c, clusterHost{cl, i}, clusterLag)
+	d.SkipSendCheck = cl.skipSendCheck
+	if i == len(cl.cores) {
+		cl.cores, cl.drivers = append(cl.cores, c), append(cl.drivers, d)
+	} else {
+		cl.cores[i], cl.drivers[i] = c, d
+	}
+	d.Start(restored)
+	cl.execute(i)
 }
 
 type envelope struct {
@@ -118,8 +144,8 @@ func newWeightedCluster(t testing.TB, powers []int64, seed uint64, mutate func(*
 		if err != nil {
 			t.Fatal(err)
 		}
-		cl.cores = append(cl.cores, c)
 		cl.timers[i] = map[TimerKind]SetTimer{}
+		cl.setCore(i, c, nil)
 	}
 	return cl
 }
@@ -170,78 +196,117 @@ func (cl *cluster) send(from, to int, m wire.Message) {
 	cl.inbox = append(cl.inbox, envelope{at: cl.now.Add(lat), seq: cl.seq, from: from, to: to, data: bz})
 }
 
+// step feeds node i one input through its driver and executes what it cut. A crashed node
+// takes nothing; a stopped one (halted) neither, as a node's loop stops feeding it.
 func (cl *cluster) step(i int, in Input) {
-	if cl.crashed[i] {
+	if cl.crashed[i] || !cl.drivers[i].Ready() {
 		return
 	}
-	for _, a := range cl.cores[i].Step(cl.clock(i), in) {
-		cl.run(i, a)
+	cl.drivers[i].Step(cl.clock(i), in)
+	cl.execute(i)
+}
+
+// execute hands node i's app every ABCI block its driver holds.
+func (cl *cluster) execute(i int) {
+	d := cl.drivers[i]
+	for {
+		b, ok := d.Next()
+		if !ok {
+			return
+		}
+		d.Taken()
+		cl.deliver(i, b)
 	}
 }
 
-func (cl *cluster) run(i int, a Action) {
+// clusterHost is node i's side of the driver: the cluster's network, storage and timers.
+type clusterHost struct {
+	cl *cluster
+	i  int
+}
+
+func (h clusterHost) Persist(p Persist) (bool, error) {
+	cl := h.cl
 	if cl.observe != nil {
-		cl.observe(i, a)
+		cl.observe(h.i, p)
 	}
-	switch a := a.(type) {
-	case Broadcast:
-		if cl.broadcast != nil && cl.broadcast(i, a.Block) {
-			return
-		}
-		if cl.equiv[i] {
-			cl.equivocate(i, a.Block)
-			return
-		}
-		for j := 0; j < cl.n; j++ {
-			cl.send(i, j, wire.BlockMessage(a.Block))
-		}
-	case SendTo:
-		cl.send(i, a.Peer, a.Msg)
-	case RequestBlocks:
-		cl.send(i, a.Peer, wire.FetchRequestMessage(a.Refs))
-	case Persist:
-		if cl.stored == nil {
-			cl.stored = map[int][]*types.Block{}
-		}
-		cl.stored[i] = append(cl.stored[i], a.Blocks...)
-	case ServeStored:
-		if blocks := a.Select(cl.stored[i]); len(blocks) > 0 {
-			cl.send(i, a.Peer, wire.FetchResponseMessage(blocks))
-		}
-	case SetTimer:
-		cl.timers[i][a.Kind] = a
-	case DeliverABCIBlock:
-		cl.blocks[i] = append(cl.blocks[i], a.Block)
-		h := sha256.New()
-		h.Write(cl.appHash[i])
-		h.Write(binary.BigEndian.AppendUint64(nil, uint64(a.Block.Height)))
-		for _, tx := range a.Block.Txs {
-			h.Write(tx)
-		}
-		if i == cl.corruptApp {
-			h.Write([]byte("nondeterminism"))
-		}
-		cl.appHash[i] = h.Sum(nil)
-		after := applyUpdates(cl.sets[i][1], cl.updates[a.Block.Height])
-		cl.sets[i] = [2][]types.Validator{cl.sets[i][1], after}
-		done := cl.now.Add(cl.execDelay[i])
-		if n := len(cl.resultAt[i]); n > 0 && cl.resultAt[i][n-1].After(cl.now) {
-			done = cl.resultAt[i][n-1].Add(cl.execDelay[i]) // the app executes one height at a time
-		}
-		cl.resultAt[i] = append(cl.resultAt[i], done)
-		var results []byte
-		if i == cl.corruptResults {
-			results = []byte("different results")
-		}
-		cl.pending[i] = append(cl.pending[i], ExecutionResult{Height: a.Block.Height, AppHash: cl.appHash[i], ResultsHash: results,
-			NextValidatorsHash: types.ValidatorSetHash(after), NextValidators: after,
-			ValidatorUpdates: cl.updates[a.Block.Height]})
-	case Halt:
-		if cl.onHalt == nil {
-			cl.t.Fatalf("node %d halted: %s", i, a.Reason)
-		}
-		cl.onHalt(i, a.Reason)
+	if cl.stored == nil {
+		cl.stored = map[int][]*types.Block{}
 	}
+	cl.stored[h.i] = append(cl.stored[h.i], p.Blocks...)
+	return false, nil
+}
+
+func (h clusterHost) Broadcast(b *types.Block) {
+	cl, i := h.cl, h.i
+	if cl.observe != nil {
+		cl.observe(i, Broadcast{Block: b})
+	}
+	if cl.broadcast != nil && cl.broadcast(i, b) {
+		return
+	}
+	if cl.equiv[i] {
+		cl.equivocate(i, b)
+		return
+	}
+	for j := 0; j < cl.n; j++ {
+		cl.send(i, j, wire.BlockMessage(b))
+	}
+}
+
+func (h clusterHost) Send(peer int, m wire.Message) { h.cl.send(h.i, peer, m) }
+
+func (h clusterHost) ServeStored(s ServeStored) {
+	if blocks := s.Select(h.cl.stored[h.i]); len(blocks) > 0 {
+		h.cl.send(h.i, s.Peer, wire.FetchResponseMessage(blocks))
+	}
+}
+
+func (h clusterHost) SetTimer(t SetTimer)         { h.cl.timers[h.i][t.Kind] = t }
+func (h clusterHost) Evidence(types.Equivocation) {}
+func (h clusterHost) Declined([][]byte)           {}
+
+func (h clusterHost) Halted(reason string) {
+	if h.cl.onHalt == nil {
+		h.cl.t.Fatalf("node %d halted: %s", h.i, reason)
+	}
+	h.cl.onHalt(h.i, reason)
+}
+
+func (h clusterHost) Failed(err error) { h.cl.t.Fatalf("node %d: driver stopped: %v", h.i, err) }
+
+// deliver is node i's app executing one block: a hash chain over the heights' transactions
+// as its app hash, its validator sets moved on by the scripted updates, and the result
+// handed back after the node's execution delay.
+func (cl *cluster) deliver(i int, b order.ABCIBlock) {
+	if cl.observe != nil {
+		cl.observe(i, DeliverABCIBlock{Block: b})
+	}
+	cl.blocks[i] = append(cl.blocks[i], b)
+	h := sha256.New()
+	h.Write(cl.appHash[i])
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(b.Height)))
+	for _, tx := range b.Txs {
+		h.Write(tx)
+	}
+	if i == cl.corruptApp {
+		h.Write([]byte("nondeterminism"))
+	}
+	cl.appHash[i] = h.Sum(nil)
+	after := applyUpdates(cl.sets[i][1], cl.updates[b.Height])
+	cl.sets[i] = [2][]types.Validator{cl.sets[i][1], after}
+	done := cl.now.Add(cl.execDelay[i])
+	if n := len(cl.resultAt[i]); n > 0 && cl.resultAt[i][n-1].After(cl.now) {
+		done = cl.resultAt[i][n-1].Add(cl.execDelay[i]) // the app executes one height at a time
+	}
+	cl.resultAt[i] = append(cl.resultAt[i], done)
+	var results []byte
+	if i == cl.corruptResults {
+		results = []byte("different results")
+	}
+	cl.pending[i] = append(cl.pending[i], ExecutionResult{Height: b.Height, AppHash: cl.appHash[i], ResultsHash: results,
+		NextValidatorsHash: types.ValidatorSetHash(after), NextValidators: after,
+		ValidatorUpdates: cl.updates[b.Height]})
 }
 
 // equivocate sends the honest block to the lower half and a conflicting twin, signed

@@ -1,8 +1,9 @@
-package core
+package core_test
 
 import (
 	"bytes"
 	"fmt"
+	. "github.com/tutti-bft/tutti/engine/core"
 	"strings"
 	"testing"
 	"time"
@@ -10,41 +11,39 @@ import (
 	"github.com/tutti-bft/tutti/engine/types"
 )
 
-// TestOwnBlockIsPersistedBeforeBroadcast checks the order-of-effects rule on every action
-// list of a run, and that the planted mutation breaks it.
+// TestOwnBlockIsPersistedBeforeBroadcast checks the order-of-effects rule on everything the
+// drivers carry out in a run, and that the planted mutation breaks it (with the driver's
+// own check off, so the run goes on and the breaches are counted here).
 func TestOwnBlockIsPersistedBeforeBroadcast(t *testing.T) {
 	for _, mutated := range []bool{false, true} {
 		cl := newCluster(t, 4, 5, func(c *Config) { c.Mutations.BroadcastBeforePersist = mutated })
+		for _, d := range cl.drivers {
+			d.SkipSendCheck = mutated
+		}
 		violations, broadcasts := 0, 0
-		check := func(actions []Action) {
-			synced := map[types.Ref]bool{}
-			for _, a := range actions {
-				switch a := a.(type) {
-				case Persist:
-					for _, b := range a.Blocks {
-						if a.Sync {
-							synced[b.Ref()] = true
-						}
+		synced := map[types.Ref]bool{}
+		cl.observe = func(_ int, a Action) {
+			switch a := a.(type) {
+			case Persist:
+				for _, b := range a.Blocks {
+					if a.Sync {
+						synced[b.Ref()] = true
 					}
-				case Broadcast:
-					broadcasts++
-					if !synced[a.Block.Ref()] {
-						violations++
-					}
+				}
+			case Broadcast:
+				broadcasts++
+				if !synced[a.Block.Ref()] {
+					violations++
 				}
 			}
 		}
 		for i := 0; i < 4; i++ {
-			check(cl.cores[i].Step(cl.now, Restart{}))
+			cl.step(i, Restart{})
 		}
 		for step := 0; step < 200; step++ {
 			cl.now = cl.now.Add(5 * time.Millisecond)
 			for i := 0; i < 4; i++ {
-				acts := cl.cores[i].Step(cl.now, TimerFired{Kind: MinDelay})
-				check(acts)
-				for _, a := range acts {
-					cl.run(i, a)
-				}
+				cl.step(i, TimerFired{Kind: MinDelay})
 			}
 			cl.tick()
 		}
@@ -84,7 +83,7 @@ func TestRestoreReplaysToTheSameState(t *testing.T) {
 	// Restart from storage with a fresh signer that remembers nothing: the core itself
 	// must not propose at a round it already signed.
 	fresh := types.NewMemSigner([]byte("validator-2"))
-	c, replayed, err := Restore(cl.cores[2].cfg, 2, fresh, types.Ed25519Verifier{}, State{Blocks: order, LastDeliveredHeight: delivered})
+	c, replayed, err := Restore(cl.cores[2].Config(), 2, fresh, types.Ed25519Verifier{}, State{Blocks: order, LastDeliveredHeight: delivered})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,11 +96,11 @@ func TestRestoreReplaysToTheSameState(t *testing.T) {
 	if after.Commits != before.Commits || after.Height != before.Height {
 		t.Fatalf("restored commits %d height %d, before %d and %d", after.Commits, after.Height, before.Commits, before.Height)
 	}
-	if c.lastOwnRound != cl.cores[2].lastOwnRound {
-		t.Fatalf("restored last own round %d, want %d", c.lastOwnRound, cl.cores[2].lastOwnRound)
+	if c.LastOwnRound() != cl.cores[2].LastOwnRound() {
+		t.Fatalf("restored last own round %d, want %d", c.LastOwnRound(), cl.cores[2].LastOwnRound())
 	}
-	cl.cores[2] = c
 	cl.signers[2] = fresh
+	cl.setCore(2, c, replayed)
 	lastRound := before.Round
 	cl.run0(2 * time.Second)
 	cl.checkAgreement(delivered + 3)
@@ -172,13 +171,13 @@ func TestSameSeedSameRun(t *testing.T) {
 func TestForgedOwnBlockDoesNotSilenceUs(t *testing.T) {
 	cl := newCluster(t, 4, 13, nil)
 	cl.run0(300 * time.Millisecond)
-	own := cl.cores[0].dag.Latest(0)
+	own := cl.cores[0].DAG().Latest(0)
 	forged := &types.Block{Epoch: own.Epoch, Round: own.Round + 500, Author: 0, TimeMs: own.TimeMs,
 		Parents: own.Parents, Signature: cl.signers[1].SignAnyway([]byte("not ours"))}
-	before := cl.cores[0].lastOwnRound
-	cl.cores[0].Step(cl.now, BlockReceived{From: 1, Block: forged})
-	if cl.cores[0].lastOwnRound != before || cl.cores[0].Stats().Rejected == 0 {
-		t.Fatalf("forged block moved last own round from %d to %d", before, cl.cores[0].lastOwnRound)
+	before := cl.cores[0].LastOwnRound()
+	cl.step(0, BlockReceived{From: 1, Block: forged})
+	if cl.cores[0].LastOwnRound() != before || cl.cores[0].Stats().Rejected == 0 {
+		t.Fatalf("forged block moved last own round from %d to %d", before, cl.cores[0].LastOwnRound())
 	}
 }
 

@@ -1,9 +1,10 @@
-package core
+package core_test
 
 import (
 	"bytes"
 	"flag"
 	"fmt"
+	. "github.com/tutti-bft/tutti/engine/core"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,7 +32,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite expected output in testdata s
 //
 // Every run also checks, on every node: agreement block by block, each finished epoch at
 // least min_epoch_rounds long, no DAG holding a block at or below its GC round, and at
-// most keptEpochs finished epochs kept. Expected lines start with ">"; -rewrite updates them.
+// most KeptEpochs finished epochs kept. Expected lines start with ">"; -rewrite updates them.
 func TestEpochScripts(t *testing.T) {
 	files, _ := filepath.Glob("testdata/epochs/*.txt")
 	if len(files) == 0 {
@@ -149,7 +150,7 @@ func (s *epochScript) newCluster(fields []string) {
 	n, m, seed := int(s.uint(fields[1])), int(s.uint(fields[3])), s.uint(fields[5])
 	// The cores are built at the first run, once the script set the parameters.
 	s.cl, _, _ = newEpochCluster(s.t, n, m, seed, nil)
-	s.cl.cores = nil
+	s.cl.cores, s.cl.drivers = nil, nil
 }
 
 func (s *epochScript) key(name string) []byte {
@@ -184,7 +185,7 @@ func (s *epochScript) run(d time.Duration) {
 			if err != nil {
 				s.t.Fatal(err)
 			}
-			cl.cores = append(cl.cores, c)
+			cl.setCore(i, c, nil)
 			cl.step(i, Restart{})
 		}
 		s.started = true
@@ -236,7 +237,7 @@ func (s *epochScript) epochsOf(i int) []epochRange {
 	for k := range out {
 		if k+1 < len(out) {
 			// The next epoch's genesis round is the closing leader's round + MaxUncommittedRounds + 1.
-			out[k].closingRound = out[k+1].startRound - c.cfg.MaxUncommittedRounds - 1
+			out[k].closingRound = out[k+1].startRound - c.Config().MaxUncommittedRounds - 1
 		}
 	}
 	if len(out) > 0 {
@@ -255,13 +256,11 @@ func (s *epochScript) checkInvariants(i int, c *Core) {
 				i, ep.number, ep.startRound, ep.closingRound, s.minRounds)
 		}
 	}
-	if len(c.past) > keptEpochs {
-		s.t.Fatalf("node %d keeps %d finished epochs, at most %d", i, len(c.past), keptEpochs)
+	_, past := c.PastDAGs()
+	if len(past) > KeptEpochs {
+		s.t.Fatalf("node %d keeps %d finished epochs, at most %d", i, len(past), KeptEpochs)
 	}
-	dags := []*dag.DAG{c.dag}
-	for _, p := range c.past {
-		dags = append(dags, p.dag)
-	}
+	dags := append([]*dag.DAG{c.DAG()}, past...)
 	for _, d := range dags {
 		for r := d.Epoch().StartRound; r <= d.GCRound(); r++ {
 			if len(d.RoundBlocks(r)) > 0 {
@@ -294,9 +293,10 @@ func (s *epochScript) gc() []string {
 		accepted, _ := d.Size()
 		return fmt.Sprintf("%s: gc round %d, highest round %d, %d blocks held", label, d.GCRound(), d.HighestRound(), accepted)
 	}
-	lines := []string{describe(fmt.Sprintf("epoch %d (running)", c.Epoch().Number), c.dag)}
-	for _, p := range c.past {
-		lines = append(lines, describe(fmt.Sprintf("epoch %d (kept)", p.number), p.dag))
+	lines := []string{describe(fmt.Sprintf("epoch %d (running)", c.Epoch().Number), c.DAG())}
+	numbers, past := c.PastDAGs()
+	for k, d := range past {
+		lines = append(lines, describe(fmt.Sprintf("epoch %d (kept)", numbers[k]), d))
 	}
 	return lines
 }

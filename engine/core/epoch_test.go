@@ -1,8 +1,9 @@
-package core
+package core_test
 
 import (
 	"bytes"
 	"fmt"
+	. "github.com/tutti-bft/tutti/engine/core"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -56,8 +57,8 @@ func newEpochCluster(t *testing.T, n, m int, seed uint64, mutate func(*Config)) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		cl.cores = append(cl.cores, c)
 		cl.timers[i] = map[TimerKind]SetTimer{}
+		cl.setCore(i, c, nil)
 	}
 	return cl, watched, com
 }
@@ -186,7 +187,7 @@ func TestRestoreAcrossEpochs(t *testing.T) {
 	}
 	delivered := int64(len(cl.blocks[2]))
 	fresh := &watchedSigner{MemSigner: types.NewMemSigner([]byte("validator-2"))}
-	signedBefore := cl.cores[2].lastOwnRound
+	signedBefore := cl.cores[2].LastOwnRound()
 	genesisCfg := testConfig(genesis)
 	c, replayed, err := Restore(genesisCfg, 2, fresh, types.Ed25519Verifier{},
 		State{Blocks: stored, LastDeliveredHeight: delivered, Results: results})
@@ -208,10 +209,11 @@ func TestRestoreAcrossEpochs(t *testing.T) {
 		t.Fatalf("restored epoch %d height %d commits %d, before %d, %d, %d", after.Epoch, after.Height, after.Commits,
 			before.Epoch, before.Height, before.Commits)
 	}
-	if c.lastOwnRound != cl.cores[2].lastOwnRound {
-		t.Fatalf("restored last own round %d, want %d", c.lastOwnRound, cl.cores[2].lastOwnRound)
+	if c.LastOwnRound() != cl.cores[2].LastOwnRound() {
+		t.Fatalf("restored last own round %d, want %d", c.LastOwnRound(), cl.cores[2].LastOwnRound())
 	}
-	cl.cores[2], cl.signers[2] = c, fresh.MemSigner
+	cl.signers[2] = fresh.MemSigner
+	cl.setCore(2, c, replayed)
 	cl.observe = nil
 	cl.run0(2 * time.Second)
 	cl.checkAgreement(delivered + 5)

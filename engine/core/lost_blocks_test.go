@@ -1,7 +1,8 @@
-package core
+package core_test
 
 import (
 	"fmt"
+	. "github.com/tutti-bft/tutti/engine/core"
 	"testing"
 	"time"
 
@@ -74,7 +75,7 @@ func TestQuorumHolderAsksAgainForBlocksItLost(t *testing.T) {
 	}
 	var txs []string
 	cl.runFor(1500*time.Millisecond, 1, false, &txs)
-	if got := cl.cores[0].committer.Schedule().Leaders(cl.cores[0].lastOwnRound + 1); len(got) != 1 || got[0] != 0 {
+	if got := cl.cores[0].Committer().Schedule().Leaders(cl.cores[0].LastOwnRound() + 1); len(got) != 1 || got[0] != 0 {
 		t.Fatalf("leaders after the silence are %v, want validator 0 alone", got)
 	}
 	phase = 2

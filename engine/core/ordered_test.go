@@ -1,6 +1,9 @@
-package core
+package core_test
 
-import "testing"
+import (
+	. "github.com/tutti-bft/tutti/engine/core"
+	"testing"
+)
 
 // A node whose execution lags (a slow app) keeps a transaction in its mempool after
 // ordering it, and the mempool may offer it again. Past the dedupe window the linearizer
@@ -24,8 +27,8 @@ func TestAnOrderedTransactionIsNotProposedAgainBeforeItIsExecuted(t *testing.T) 
 	if _, ok := cl.position(0, "once"); !ok {
 		t.Fatal("the transaction was never ordered")
 	}
-	past := cl.cores[0].dag.HighestRound() + cl.cores[0].cfg.DedupeRounds + 10
-	for cl.cores[0].dag.HighestRound() < past {
+	past := cl.cores[0].DAG().HighestRound() + cl.cores[0].Config().DedupeRounds + 10
+	for cl.cores[0].DAG().HighestRound() < past {
 		cl.tick()
 	}
 	cl.step(0, PayloadAvailable{Txs: [][]byte{[]byte("once")}}) // still in its mempool: not executed
@@ -40,7 +43,7 @@ func TestAnOrderedTransactionIsNotProposedAgainBeforeItIsExecuted(t *testing.T) 
 		cl.tick()
 	}
 	cl.checkAgreement(3)
-	if n := len(cl.cores[0].ordered.byHash); n > 200 {
+	if n := cl.cores[0].OrderedRemembered(); n > 200 {
 		t.Fatalf("%d ordered transactions still remembered after the executor caught up", n)
 	}
 }

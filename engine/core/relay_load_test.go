@@ -1,7 +1,8 @@
-package core
+package core_test
 
 import (
 	"fmt"
+	. "github.com/tutti-bft/tutti/engine/core"
 	"testing"
 )
 

@@ -1,7 +1,8 @@
-package core
+package core_test
 
 import (
 	"fmt"
+	. "github.com/tutti-bft/tutti/engine/core"
 	"testing"
 	"time"
 
@@ -93,12 +94,12 @@ func TestRelayedTransactionOfACrashedValidatorIsTakenOver(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		cl.step(i, TxsRelayed{Txs: []RelayedTx{{Seq: 1, Tx: []byte("orphan"), Owner: owner}}})
 	}
-	start := cl.cores[0].dag.HighestRound()
-	for cl.cores[0].dag.HighestRound() < start+staleRounds-1 {
+	start := cl.cores[0].DAG().HighestRound()
+	for cl.cores[0].DAG().HighestRound() < start+StaleRounds-1 {
 		cl.tick()
 	}
 	if cl.carriedBy("orphan") > 0 {
-		t.Fatal("taken over before the owner's blocks trailed the DAG by staleRounds")
+		t.Fatal("taken over before the owner's blocks trailed the DAG by StaleRounds")
 	}
 	for range 600 {
 		cl.tick()
@@ -179,7 +180,7 @@ func TestLostRelayedTransactionIsReleasedThenTakenOver(t *testing.T) {
 	if _, ok := cl.position(1, "lost"); ok {
 		t.Fatal("the lost transaction was taken over before TakeoverDelay")
 	}
-	for end := cl.now.Add(cl.cores[1].cfg.TakeoverDelay + time.Second); cl.now.Before(end); {
+	for end := cl.now.Add(cl.cores[1].Config().TakeoverDelay + time.Second); cl.now.Before(end); {
 		cl.tick()
 	}
 	cl.checkAgreement(3)
@@ -216,7 +217,7 @@ func TestLateRelayOfAnOrderedTransactionIsNeverCarried(t *testing.T) {
 	}
 	cl.step(1, TxsRelayed{Txs: []RelayedTx{{Seq: 1, Tx: []byte("early"), Owner: owner}}})
 	cl.step(2, TxsRelayed{Txs: []RelayedTx{{Seq: 1, Tx: []byte("gone"), Owner: owner}}, Dropped: []uint64{1}})
-	for end := cl.now.Add(cl.cores[1].cfg.TakeoverDelay + time.Second); cl.now.Before(end); {
+	for end := cl.now.Add(cl.cores[1].Config().TakeoverDelay + time.Second); cl.now.Before(end); {
 		cl.tick()
 	}
 	cl.checkAgreement(3)
@@ -273,9 +274,9 @@ func TestRelayedTransactionSeenOnlyInALostTwinIsTakenOver(t *testing.T) {
 				cl.tick()
 			}
 			given := map[int]bool{}
-			for !cl.cores[1].lin.SlotOrdered(twin.Slot()) || !cl.cores[2].lin.SlotOrdered(twin.Slot()) || tc.late && len(given) < 2 {
+			for !cl.cores[1].Linearizer().SlotOrdered(twin.Slot()) || !cl.cores[2].Linearizer().SlotOrdered(twin.Slot()) || tc.late && len(given) < 2 {
 				for _, j := range []int{1, 2} {
-					if tc.late && !given[j] && cl.cores[j].lin.SlotOrdered(twin.Slot()) {
+					if tc.late && !given[j] && cl.cores[j].Linearizer().SlotOrdered(twin.Slot()) {
 						given[j] = true
 						cl.step(j, BlockReceived{From: 3, Block: twin})
 					}
@@ -288,7 +289,7 @@ func TestRelayedTransactionSeenOnlyInALostTwinIsTakenOver(t *testing.T) {
 			if _, ok := cl.position(1, "forked"); ok {
 				t.Fatal("the twin carrying the transaction was ordered: the test does not exercise a lost copy")
 			}
-			for end := cl.now.Add(cl.cores[1].cfg.TakeoverDelay + time.Second); cl.now.Before(end); {
+			for end := cl.now.Add(cl.cores[1].Config().TakeoverDelay + time.Second); cl.now.Before(end); {
 				cl.tick()
 			}
 			cl.checkAgreement(3)

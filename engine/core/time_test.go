@@ -1,7 +1,8 @@
-package core
+package core_test
 
 import (
 	"fmt"
+	. "github.com/tutti-bft/tutti/engine/core"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func TestBlockTimeBoundedByHonestClocks(t *testing.T) {
 	for ci, tc := range cases {
 		t.Run(fmt.Sprintf("%d validators, skews %v", tc.n, tc.skew), func(t *testing.T) {
 			cl := newCluster(t, tc.n, uint64(40+ci), nil)
-			drift := cl.cores[0].cfg.MaxForwardTimeDrift
+			drift := cl.cores[0].Config().MaxForwardTimeDrift
 			var ahead, behind time.Duration // the worst seen, against the delivering node's clock
 			delivered := 0
 			cl.observe = func(i int, a Action) {
@@ -78,7 +79,7 @@ func (cl *cluster) checkHonestHeight(i int, min int) {
 // one, costs rounds their leader timeout until the schedule demotes it).
 func TestBlockAheadOfOurClockIsDelayedNotRejected(t *testing.T) {
 	cl := newCluster(t, 4, 44, nil)
-	drift := cl.cores[0].cfg.MaxForwardTimeDrift
+	drift := cl.cores[0].Config().MaxForwardTimeDrift
 	cl.skew[2] = drift + 300*time.Millisecond
 	cl.run0(6 * time.Second)
 	cl.checkAgreement(8)

@@ -1,5 +1,5 @@
 // Package drive runs a protocol core the way every host runs it, the node on its
-// goroutines and the simulator on virtual time alike: it carries out each step's actions
+// goroutines, the simulator on virtual time and the core's cluster tests alike: it carries out each step's actions
 // strictly in order (a synced persist completes before anything after it, so an own block
 // is sent only once durable, then sends, then delivery), holds cut ABCI blocks for the
 // executor behind a lag limit, and keeps the inputs of each peer in a queue of its own,
