@@ -8,6 +8,7 @@ import (
 
 	"github.com/tutti-bft/tutti/abci/exec"
 	"github.com/tutti-bft/tutti/engine/core"
+	"github.com/tutti-bft/tutti/engine/drive"
 	"github.com/tutti-bft/tutti/engine/order"
 	"github.com/tutti-bft/tutti/engine/store"
 	"github.com/tutti-bft/tutti/engine/types"
@@ -233,46 +234,40 @@ func (n *Node) executeLoop(ctx context.Context) {
 		}
 		start := time.Now()
 		n.prop.appMu.Lock() // no PrepareProposal inside a height's calls (proposal.go)
-		poolLocked := false
-		executed, result, err := n.exec.Execute(heightCtx, &b, func(e *exec.Executed, r core.ExecutionResult) error {
-			if err := n.store.SaveExecuted(storeExecuted(&b, e, r)); err != nil {
-				return err
-			}
-			crashpoint("commit") // stored, not yet committed by the app
-			// No client transaction reaches the app from its Commit until the pool is
-			// rechecked against the new state (mempool.Lock).
-			n.pool.Lock()
-			poolLocked = true
-			return nil
-		})
-		if err == nil {
-			n.prop.appHeight = b.Height
-			n.prop.last.Store(&lastCommitView{commit: executed.Request.DecidedLastCommit,
-				nextValidatorsHash: executed.NextValidatorsHash})
+		appLocked := true
+		run := drive.Execution{Exec: n.exec, Pool: n.pool,
+			Save: func(e *exec.Executed, r core.ExecutionResult) error {
+				if err := n.store.SaveExecuted(storeExecuted(&b, e, r)); err != nil {
+					return err
+				}
+				crashpoint("commit") // stored, not yet committed by the app
+				return nil
+			},
+			Committed: func(e *exec.Executed, r core.ExecutionResult) {
+				n.prop.appHeight = b.Height
+				n.prop.last.Store(&lastCommitView{commit: e.Request.DecidedLastCommit,
+					nextValidatorsHash: e.NextValidatorsHash})
+				n.prop.appMu.Unlock()
+				appLocked = false
+				n.height.Store(b.Height)
+				if e.Rejected {
+					n.metrics.receivedProposal("rejected")
+					n.log.Warn().Int64("height", b.Height).Str("hash", fmt.Sprintf("%X", b.Hash)).
+						Msg("the app rejected this height in ProcessProposal, but the DAG already ordered it: it was executed, as CometBFT executes a block a quorum accepted; if the app rejects blocks that other nodes accept, check it for non-determinism")
+				} else {
+					n.metrics.receivedProposal("accepted")
+				}
+				crashpoint("execute")
+			}}
+		executed, result, err := run.Height(heightCtx, &b)
+		if appLocked {
+			n.prop.appMu.Unlock()
 		}
-		n.prop.appMu.Unlock()
+		if executed != nil {
+			signal(n.relay.ready) // the recheck may have dropped relayed transactions
+		}
 		if err != nil {
-			if poolLocked {
-				n.pool.Unlock()
-			}
-			n.fail(fmt.Errorf("execute height %d: %w", b.Height, err))
-			failed = true
-			continue
-		}
-		n.height.Store(b.Height)
-		if executed.Rejected {
-			n.metrics.receivedProposal("rejected")
-			n.log.Warn().Int64("height", b.Height).Str("hash", fmt.Sprintf("%X", b.Hash)).
-				Msg("the app rejected this height in ProcessProposal, but the DAG already ordered it: it was executed, as CometBFT executes a block a quorum accepted; if the app rejects blocks that other nodes accept, check it for non-determinism")
-		} else {
-			n.metrics.receivedProposal("accepted")
-		}
-		crashpoint("execute")
-		_, err = n.pool.Update(ctx, b.Txs)
-		n.pool.Unlock()
-		signal(n.relay.ready) // the recheck may have dropped relayed transactions
-		if err != nil {
-			n.fail(fmt.Errorf("mempool update after height %d: %w", b.Height, err))
+			n.fail(err)
 			failed = true
 			continue
 		}

@@ -273,21 +273,19 @@ func (n *instance) setTimer(t core.SetTimer) {
 // execute runs one ABCI block through the real executor and app, stores it, and queues the
 // result for the core.
 func (n *instance) execute(b order.ABCIBlock) {
-	// As the node does: the block store commits the height with a synced batch before the
-	// app's Commit.
-	_, result, err := n.exec.Execute(context.Background(), &b, func(e *exec.Executed, r core.ExecutionResult) error {
-		n.disk.write([]record{{executed: &executedRecord{block: b, result: r, next: e.NextValidators, afterNext: e.AfterNextValidators}}})
-		n.disk.sync()
-		return nil
-	})
+	// The node's execution step: the disk holds the height (synced) before the app's Commit.
+	run := drive.Execution{Exec: n.exec, Pool: n.pool,
+		Save: func(e *exec.Executed, r core.ExecutionResult) error {
+			n.disk.write([]record{{executed: &executedRecord{block: b, result: r, next: e.NextValidators, afterNext: e.AfterNextValidators}}})
+			n.disk.sync()
+			return nil
+		},
+		Committed: func(_ *exec.Executed, r core.ExecutionResult) { n.s.committed(n, &b, r.AppHash) }}
+	_, result, err := run.Height(context.Background(), &b)
 	if err != nil {
 		n.s.violate("exec", fmt.Sprintf("instance %d: %v", n.id, err))
 		n.halted = true
 		return
-	}
-	n.s.committed(n, &b, result.AppHash)
-	if _, err := n.pool.Update(context.Background(), b.Txs); err != nil {
-		n.s.violate("exec", fmt.Sprintf("instance %d mempool update: %v", n.id, err))
 	}
 	n.results = append(n.results, result)
 	if added, dropped := n.pool.TakeRelayed(); len(added)+len(dropped) > 0 {
