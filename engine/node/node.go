@@ -102,6 +102,9 @@ func Open(cfg *config.Config, logger zerolog.Logger) (n *Node, err error) {
 	if n.store, err = store.Open(cfg.DBPath()); err != nil {
 		return nil, err
 	}
+	if cfg.TxIndex.Indexer == "null" {
+		n.store.IndexOff()
+	}
 	if rec := n.store.Recovered(); len(rec.JournalDrops) > 0 || len(rec.DroppedHeights) > 0 {
 		logger.Warn().Str("db", dbPath).Strs("journal_drops", rec.JournalDrops).Ints64("dropped_heights", rec.DroppedHeights).
 			Msg("recovered the block store to its last consistent point after an unclean stop")

@@ -57,14 +57,16 @@ func (s *Store) saveExecuted(e ExecutedHeight, wo *opt.WriteOptions) error {
 	if last := s.height.Load(); last != 0 && h != last+1 {
 		return fmt.Errorf("store: cannot save height %d after %d: heights are stored in order with no gap", h, last)
 	}
-	batch := newSealedBatch(heightBatchSize(&e))
+	batch := newSealedBatch(heightBatchSize(&e, !s.noIndex))
 	if err := putHeight(batch, &e); err != nil {
 		return err
 	}
-	if err := indexTxs(batch, h, e.Block.Txs, e.Response.TxResults); err != nil {
-		return err
+	if !s.noIndex {
+		if err := indexTxs(batch, h, e.Block.Txs, e.Response.TxResults); err != nil {
+			return err
+		}
+		indexBlockEvents(batch, h, e.Response.Events)
 	}
-	indexBlockEvents(batch, h, e.Response.Events)
 	if err := s.db.Write(&batch.Batch, wo); err != nil {
 		return fmt.Errorf("store: write height %d: %w", h, err)
 	}
@@ -73,17 +75,22 @@ func (s *Store) saveExecuted(e ExecutedHeight, wo *opt.WriteOptions) error {
 	return nil
 }
 
-// heightBatchSize estimates a height's batch (its txs twice, in the block and the index,
-// then per tx its result and index records, per indexed attribute one key) so that the
-// batch is allocated once rather than grown by doubling.
-func heightBatchSize(e *ExecutedHeight) int {
+// heightBatchSize estimates a height's batch (each tx and its result with its events in
+// the block and response records, and, indexed, again in the index: the tx with its result
+// by hash, one key per indexed attribute) so that the batch is allocated once rather than
+// grown by doubling.
+func heightBatchSize(e *ExecutedHeight, indexed bool) int {
+	copies := 1
+	if indexed {
+		copies = 2
+	}
 	n := 64 << 10
 	for i, tx := range e.Block.Txs {
-		n += 2*len(tx) + 384
+		n += copies * (len(tx) + 192)
 		for _, ev := range e.Response.TxResults[i].GetEvents() {
 			n += len(ev.Type)
 			for _, a := range ev.Attributes {
-				n += 2*(len(a.Key)+len(a.Value)) + 96
+				n += copies * (len(a.Key) + len(a.Value) + 48)
 			}
 		}
 	}

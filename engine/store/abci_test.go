@@ -263,3 +263,43 @@ func TestSecondOpenOfOneDatabaseIsRefused(t *testing.T) {
 		t.Fatalf("second open: %v", err)
 	}
 }
+
+// With the index off ([tx_index] indexer = "null") a height is stored without one index
+// record, and in fewer bytes; the height itself reads back whole.
+func TestIndexOffWritesNoIndexRecords(t *testing.T) {
+	bytesOf := func(s *Store) (index, all int) {
+		it := s.db.NewIterator(nil, nil)
+		defer it.Release()
+		for it.Next() {
+			n := len(it.Key()) + len(it.Value())
+			all += n
+			for _, p := range [][]byte{prefixTxHash, prefixTxEvent, prefixBlockEvent} {
+				if bytes.HasPrefix(it.Key(), p) {
+					index += n
+				}
+			}
+		}
+		return index, all
+	}
+	on := openTest(t, t.TempDir())
+	defer on.Close()
+	off := openTest(t, t.TempDir())
+	defer off.Close()
+	off.IndexOff()
+	saveHeights(t, on, 1, 5, rand.New(rand.NewSource(9)))
+	saved := saveHeights(t, off, 1, 5, rand.New(rand.NewSource(9)))
+	indexOn, allOn := bytesOf(on)
+	indexOff, allOff := bytesOf(off)
+	t.Logf("5 heights: %d bytes with the index (%d of them index), %d without", allOn, indexOn, allOff)
+	if indexOn == 0 || indexOff != 0 || allOff >= allOn {
+		t.Fatalf("index records: %d bytes with it on, %d with it off (want 0); all: %d and %d", indexOn, indexOff, allOn, allOff)
+	}
+	hash := sha256.Sum256(saved[2].Block.Txs[0])
+	if _, err := off.TxByHash(hash[:]); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a tx found by hash with the index off: %v", err)
+	}
+	b, err := off.Block(3)
+	if err != nil || len(b.Txs) != len(saved[2].Block.Txs) {
+		t.Fatalf("height 3 with the index off: %v", err)
+	}
+}

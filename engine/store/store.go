@@ -31,6 +31,7 @@ type Store struct {
 	writeMu sync.Mutex
 	base    atomic.Int64 // lowest height held (0: none)
 	height  atomic.Int64 // highest height held (0: none)
+	noIndex bool         // IndexOff: heights are stored without the tx and block event index (under writeMu)
 
 	recovery Recovery
 }
@@ -103,6 +104,15 @@ func openDB(path string) (*Store, error) {
 	watch.mu.Lock()
 	defer watch.mu.Unlock()
 	return &Store{db: db, stor: stor, path: path, recovery: Recovery{JournalDrops: slices.Clone(watch.drops)}}, nil
+}
+
+// IndexOff stops writing the transaction and block event index, as [tx_index] indexer =
+// "null" asks: heights stored from now on add no index records (lookups find nothing for
+// them), so a node nobody searches pays neither the bytes nor the writes.
+func (s *Store) IndexOff() {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.noIndex = true
 }
 
 // Recovered reports what Open repaired.
