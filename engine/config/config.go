@@ -54,6 +54,7 @@ type RPCConfig struct {
 	TimeoutBroadcastTxCommit Duration `toml:"timeout_broadcast_tx_commit"`
 	MaxBodyBytes             int64    `toml:"max_body_bytes"`
 	MaxHeaderBytes           int      `toml:"max_header_bytes"`
+	MaxRequestBatchSize      int      `toml:"max_request_batch_size"`
 }
 
 // P2PConfig is the [p2p] section: authenticated links between nodes.
@@ -128,6 +129,7 @@ func Default() *Config {
 			TimeoutBroadcastTxCommit: Duration(10 * time.Second),
 			MaxBodyBytes:             1000000,
 			MaxHeaderBytes:           1 << 20,
+			MaxRequestBatchSize:      10,
 		},
 		P2P: P2PConfig{
 			ListenAddress:       "tcp://0.0.0.0:26656",

@@ -86,6 +86,10 @@ max_body_bytes = {{.RPC.MaxBodyBytes}}
 # Maximum size of request headers, in bytes.
 max_header_bytes = {{.RPC.MaxHeaderBytes}}
 
+# Maximum number of requests in one JSON-RPC batch (a JSON array of requests); 0 means no
+# limit beyond max_body_bytes. A load generator sending batches of 100 needs at least 100.
+max_request_batch_size = {{.RPC.MaxRequestBatchSize}}
+
 [p2p]
 # Where this node listens for peers.
 laddr = {{q .P2P.ListenAddress}}

@@ -54,6 +54,7 @@ func (c *Config) Validate() error {
 	positiveDuration(bad, "rpc.timeout_broadcast_tx_commit", c.RPC.TimeoutBroadcastTxCommit)
 	within(bad, "rpc.max_body_bytes", c.RPC.MaxBodyBytes, 1, gib)
 	within(bad, "rpc.max_header_bytes", int64(c.RPC.MaxHeaderBytes), 1, 64*mib)
+	within(bad, "rpc.max_request_batch_size", int64(c.RPC.MaxRequestBatchSize), 0, 100000)
 
 	checkListen(bad, "p2p.laddr", c.P2P.ListenAddress)
 	if c.P2P.ExternalAddress != "" {

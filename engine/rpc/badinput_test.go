@@ -3,6 +3,7 @@ package rpc_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -305,5 +306,37 @@ func TestSubscriberCapHoldsWhenClientsSubscribeAtOnce(t *testing.T) {
 	}
 	if accepted.Load() < limit || silent.Load() != 0 {
 		t.Fatalf("%d subscribed and %d unanswered, want exactly %d and none", accepted.Load(), silent.Load(), limit)
+	}
+}
+
+// [rpc] max_request_batch_size sets the batch limit: at 100, a batch of 100 broadcasts is
+// answered request by request and one of 101 is refused with CometBFT's error.
+func TestMaxRequestBatchSizeIsConfigurable(t *testing.T) {
+	tn := startNode(t, func(c *config.Config) { c.RPC.MaxRequestBatchSize = 100 })
+	batch := func(n int) string {
+		var reqs []string
+		for i := 0; i < n; i++ {
+			reqs = append(reqs, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"broadcast_tx_sync","params":{"tx":"%s"}}`,
+				i, base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("batched-%d=v", i)))))
+		}
+		return "[" + strings.Join(reqs, ",") + "]"
+	}
+	var answers []struct {
+		Result *struct {
+			Code uint32 `json:"code"`
+		} `json:"result"`
+		Error *rpcError `json:"error"`
+	}
+	body := postJSON(t, tn.url, batch(100))
+	if err := json.Unmarshal(body, &answers); err != nil || len(answers) != 100 {
+		t.Fatalf("a batch of 100: %d answers (%v): %.300s", len(answers), err, body)
+	}
+	for i, a := range answers {
+		if a.Error != nil || a.Result == nil || a.Result.Code != 0 {
+			t.Fatalf("request %d of the batch: %+v %+v", i, a.Result, a.Error)
+		}
+	}
+	if e := decodeError(t, postJSON(t, tn.url, batch(101))); e.Code != -32600 || !strings.Contains(e.Data, "batch request exceeds maximum (100)") {
+		t.Fatalf("a batch of 101: %+v", e)
 	}
 }

@@ -20,7 +20,6 @@ const (
 	maxSubscriptionsPerClient = 5
 	subscriptionBufferSize    = 200
 	webSocketWriteBufferSize  = 200
-	maxRequestBatchSize       = 10
 	// asyncCheckTxSlots bounds broadcast_tx_async's CheckTx calls in flight; beyond it the
 	// call waits for a slot, which pushes back on a flooding client instead of piling up
 	// goroutines.
@@ -76,7 +75,7 @@ func (s *Server) serverConfig() *rpcserver.Config {
 	cfg.MaxOpenConnections = s.Config.MaxOpenConnections
 	cfg.MaxBodyBytes = s.Config.MaxBodyBytes
 	cfg.MaxHeaderBytes = s.Config.MaxHeaderBytes
-	cfg.MaxRequestBatchSize = maxRequestBatchSize
+	cfg.MaxRequestBatchSize = s.Config.MaxRequestBatchSize
 	if commit := s.Config.TimeoutBroadcastTxCommit.D(); cfg.WriteTimeout <= commit {
 		cfg.WriteTimeout = commit + time.Second
 	}
