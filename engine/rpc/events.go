@@ -27,7 +27,8 @@ const subscribeTimeout = 5 * time.Second
 // Events is the node's event bus: cometbft's own types.EventBus, so subscriptions use
 // CometBFT's query language and deliver CometBFT's event data.
 type Events struct {
-	bus *cmttypes.EventBus
+	bus      *cmttypes.EventBus
+	interest interest
 }
 
 // NewEvents starts an event bus; Stop it when the node stops. cometbft's services log
@@ -54,29 +55,37 @@ func (e *Events) Stop() {
 
 // PublishBlock publishes what CometBFT publishes once a height is executed and stored,
 // in its order: NewBlock, NewBlockHeader, NewBlockEvents, one Tx per transaction, then
-// ValidatorSetUpdates when the app changed the set. With no subscriber at all it returns
-// at once: an event reaches only the subscriptions that exist when it is published, so
-// there is nothing to build.
+// ValidatorSetUpdates when the app changed the set. An event reaches only the
+// subscriptions that exist when it is published, so it builds only the events of a type
+// some subscription may match (interest.go), and nothing with no subscriber at all.
 func (s *Server) PublishBlock(b *order.ABCIBlock, resp *abci.ResponseFinalizeBlock) error {
-	bus := s.Events.bus
+	bus, wants := s.Events.bus, s.Events.interest.wants
 	if bus.NumClients() == 0 {
 		return nil
 	}
-	blk, err := s.cometBlock(b)
-	if err != nil {
-		return err
+	var errs []error
+	if wants(cmttypes.EventNewBlock) || wants(cmttypes.EventNewBlockHeader) {
+		blk, err := s.cometBlock(b)
+		if err != nil {
+			return err
+		}
+		if wants(cmttypes.EventNewBlock) {
+			errs = append(errs, bus.PublishEventNewBlock(cmttypes.EventDataNewBlock{Block: blk, BlockID: blockID(b.Hash), ResultFinalizeBlock: *resp}))
+		}
+		if wants(cmttypes.EventNewBlockHeader) {
+			errs = append(errs, bus.PublishEventNewBlockHeader(cmttypes.EventDataNewBlockHeader{Header: blk.Header}))
+		}
 	}
-	id := blockID(b.Hash)
-	errs := []error{
-		bus.PublishEventNewBlock(cmttypes.EventDataNewBlock{Block: blk, BlockID: id, ResultFinalizeBlock: *resp}),
-		bus.PublishEventNewBlockHeader(cmttypes.EventDataNewBlockHeader{Header: blk.Header}),
-		bus.PublishEventNewBlockEvents(cmttypes.EventDataNewBlockEvents{Height: b.Height, Events: resp.Events, NumTxs: int64(len(b.Txs))}),
+	if wants(cmttypes.EventNewBlockEvents) {
+		errs = append(errs, bus.PublishEventNewBlockEvents(cmttypes.EventDataNewBlockEvents{Height: b.Height, Events: resp.Events, NumTxs: int64(len(b.Txs))}))
 	}
-	for i, tx := range b.Txs {
-		errs = append(errs, bus.PublishEventTx(cmttypes.EventDataTx{TxResult: abci.TxResult{
-			Height: b.Height, Index: uint32(i), Tx: tx, Result: *resp.TxResults[i]}}))
+	if wants(cmttypes.EventTx) {
+		for i, tx := range b.Txs {
+			errs = append(errs, bus.PublishEventTx(cmttypes.EventDataTx{TxResult: abci.TxResult{
+				Height: b.Height, Index: uint32(i), Tx: tx, Result: *resp.TxResults[i]}}))
+		}
 	}
-	if len(resp.ValidatorUpdates) > 0 {
+	if len(resp.ValidatorUpdates) > 0 && wants(cmttypes.EventValidatorSetUpdates) {
 		vals, err := cmttypes.PB2TM.ValidatorUpdates(resp.ValidatorUpdates)
 		if err != nil {
 			errs = append(errs, err)
@@ -100,30 +109,40 @@ func (s *Server) subscribe(ctx *rpctypes.Context, query string) (*ctypes.ResultS
 	}
 	subCtx, cancel := context.WithTimeout(ctx.Context(), subscribeTimeout)
 	defer cancel()
-	sub, err := s.subscribeWithinLimits(subCtx, addr, q, subscriptionBufferSize)
+	sub, release, err := s.subscribeWithinLimits(subCtx, addr, q, subscriptionBufferSize)
 	if err != nil {
 		return nil, err
 	}
 	s.Logger.Debug().Str("remote", addr).Str("query", query).Msg("subscribed")
-	go s.forward(ctx, sub, query)
+	go func() {
+		defer release()
+		s.forward(ctx, sub, query)
+	}()
 	return &ctypes.ResultSubscribe{}, nil
 }
 
 // subscribeWithinLimits subscribes addr to q unless that takes a client over
 // max_subscription_clients or addr over maxSubscriptionsPerClient. Counting and subscribing
 // are one step under subscribeMu: checked apart, 500 clients subscribing at once got 133
-// subscriptions past a cap of 100.
-func (s *Server) subscribeWithinLimits(ctx context.Context, addr string, q cmtpubsub.Query, capacity ...int) (cmttypes.Subscription, error) {
+// subscriptions past a cap of 100. The subscription counts as an interest in its event
+// type (interest.go) from before it exists until release, which the caller runs once it
+// no longer reads it.
+func (s *Server) subscribeWithinLimits(ctx context.Context, addr string, q cmtpubsub.Query, capacity ...int) (sub cmttypes.Subscription, release func(), err error) {
 	s.subscribeMu.Lock()
 	defer s.subscribeMu.Unlock()
 	bus := s.Events.bus
 	switch {
 	case bus.NumClients() >= s.Config.MaxSubscriptionClients:
-		return nil, limitError{fmt.Errorf("max_subscription_clients %d reached", s.Config.MaxSubscriptionClients)}
+		return nil, nil, limitError{fmt.Errorf("max_subscription_clients %d reached", s.Config.MaxSubscriptionClients)}
 	case bus.NumClientSubscriptions(addr) >= maxSubscriptionsPerClient:
-		return nil, limitError{fmt.Errorf("max_subscriptions_per_client %d reached", maxSubscriptionsPerClient)}
+		return nil, nil, limitError{fmt.Errorf("max_subscriptions_per_client %d reached", maxSubscriptionsPerClient)}
 	}
-	return bus.Subscribe(ctx, addr, q, capacity...)
+	release = s.Events.interest.add(q)
+	if sub, err = bus.Subscribe(ctx, addr, q, capacity...); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return sub, release, nil
 }
 
 // limitError is a subscription refused for a limit, returned to the client as it is.

@@ -53,13 +53,14 @@ func (s *Server) broadcastTxCommit(ctx *rpctypes.Context, tx cmttypes.Tx) (*ctyp
 	subCtx, cancel := context.WithTimeout(ctx.Context(), subscribeTimeout)
 	defer cancel()
 	q := cmttypes.EventQueryTxFor(tx)
-	sub, err := s.subscribeWithinLimits(subCtx, subscriber, q)
+	sub, release, err := s.subscribeWithinLimits(subCtx, subscriber, q)
 	if err != nil {
 		if errors.As(err, new(limitError)) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("failed to subscribe to tx: %w", err)
 	}
+	defer release()
 	defer func() {
 		if err := bus.Unsubscribe(context.Background(), subscriber, q); err != nil && s.ctx.Err() == nil {
 			s.Logger.Debug().Err(err).Msg("broadcast_tx_commit: unsubscribe")
