@@ -265,6 +265,10 @@ func (n *Node) executeLoop(ctx context.Context) {
 		}
 		if executed != nil {
 			signal(n.relay.ready) // the recheck may have dropped relayed transactions
+			if n.cfg.TxIndex.Indexer != "null" {
+				n.toIndex.put(&b, executed.Response)
+			}
+			signal(n.indexed) // stored: the indexer may index it
 		}
 		if err != nil {
 			n.fail(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/tutti-bft/tutti/engine/config"
 	"github.com/tutti-bft/tutti/engine/mempool"
 	"github.com/tutti-bft/tutti/engine/order"
+	"github.com/tutti-bft/tutti/engine/store"
 )
 
 // metrics are the node's Prometheus metrics, named as CometBFT's with the configured
@@ -44,7 +45,7 @@ type metrics struct {
 	lastBlockTimeMs int64
 }
 
-func newMetrics(cfg config.InstrumentationConfig, pool *mempool.Mempool) *metrics {
+func newMetrics(cfg config.InstrumentationConfig, pool *mempool.Mempool, st *store.Store) *metrics {
 	if !cfg.Prometheus {
 		return nil
 	}
@@ -103,6 +104,9 @@ func newMetrics(cfg config.InstrumentationConfig, pool *mempool.Mempool) *metric
 			Help: "Pending transactions."}, func() float64 { return float64(pool.Size()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: "mempool", Name: "size_bytes",
 			Help: "Total bytes of pending transactions."}, func() float64 { return float64(pool.SizeBytes()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: "state", Name: "txindex_lag_heights",
+			Help: "Stored heights the transaction index does not hold yet (0 with indexer = \"null\")."},
+			func() float64 { return float64(st.IndexLag()) }),
 		// What CometBFT's default registry serves too (go_*, process_*).
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -69,6 +69,8 @@ type Node struct {
 	relay   *relayer        // transaction relay (relay.go)
 	bg      sync.WaitGroup  // proposal and storage-serving goroutines, waited for before Run returns
 	txReady chan struct{}
+	indexed chan struct{} // wakes the indexer: a height was stored (indexer.go)
+	toIndex indexHandoff  // the executed heights the indexer has not taken
 	serving chan struct{} // storage reads under way for peers catching up (serve.go)
 	timers  map[core.TimerKind]*time.Timer
 
@@ -89,7 +91,7 @@ func Open(cfg *config.Config, logger zerolog.Logger) (n *Node, err error) {
 	n = &Node{cfg: cfg, log: logger, gen: gen, verify: newVerifyCache(), limits: wire.DefaultLimits(),
 		peers: newPeerTable(), inbox: newInbox(), deliver: make(chan order.ABCIBlock),
 		results: make(chan core.ExecutionResult, 2), fatal: make(chan error, 1), done: make(chan struct{}),
-		txReady: make(chan struct{}, 1), relay: newRelayer(), serving: make(chan struct{}, maxServing), timers: map[core.TimerKind]*time.Timer{}}
+		txReady: make(chan struct{}, 1), indexed: make(chan struct{}, 1), relay: newRelayer(), serving: make(chan struct{}, maxServing), timers: map[core.TimerKind]*time.Timer{}}
 	// The deferred close needs its own reference: a failing return sets the named result n
 	// to nil before deferred calls run.
 	opened := n
@@ -121,7 +123,7 @@ func Open(cfg *config.Config, logger zerolog.Logger) (n *Node, err error) {
 	}
 	n.pool = mempool.New(mempool.Config{Size: cfg.Mempool.Size, MaxTxsBytes: cfg.Mempool.MaxTxsBytes,
 		MaxTxBytes: cfg.Mempool.MaxTxBytes, CacheSize: cfg.Mempool.CacheSize, Recheck: cfg.Mempool.Recheck}, n.conns.Mempool)
-	n.metrics = newMetrics(cfg.Instrumentation, n.pool)
+	n.metrics = newMetrics(cfg.Instrumentation, n.pool, n.store)
 	if err := n.handshakeAndRestore(); err != nil {
 		return nil, err
 	}
@@ -279,8 +281,9 @@ func (n *Node) Run(ctx context.Context) error {
 	n.log.Info().Str("node_id", string(n.sw.ID())).Str("listen", n.sw.ListenAddr()).Str("chain_id", n.gen.ChainID).
 		Int("validator_index", n.core.Self()).Msg("node started")
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); n.executeLoop(ctx) }()
+	go func() { defer wg.Done(); n.indexLoop(ctx) }()
 	go func() { defer wg.Done(); n.relayWorker(ctx) }()
 	go func() { defer wg.Done(); n.relaySender() }()
 	err = n.loop(ctx)

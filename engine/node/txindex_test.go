@@ -42,3 +42,28 @@ func TestNullIndexerIndexesNothing(t *testing.T) {
 		t.Fatalf("committed at height %d and found by hash with the indexer off: %v %v", height, r, err)
 	}
 }
+
+// With indexer = "kv" the indexer goroutine indexes every executed height behind the
+// executor: a committed transaction is found by hash, and the lag returns to 0.
+func TestIndexerIndexesEveryExecutedHeight(t *testing.T) {
+	t.Parallel()
+	cfgs := testHomes(t, 1, nil)
+	n, _ := runTestNode(t, cfgs[0], &lockedBuffer{})
+	waitFor(t, "height 1", func() (int64, bool) { return n.Height(), n.Height() >= 1 })
+	tx := []byte("indexed=1")
+	if res, err := n.CheckTx(context.Background(), tx); err != nil || res.Code != abci.CodeTypeOK {
+		t.Fatalf("CheckTx: %v %v", res, err)
+	}
+	hash := sha256.Sum256(tx)
+	r := waitFor(t, "the transaction indexed", func() (*abci.TxResult, bool) {
+		r, err := n.store.TxByHash(hash[:])
+		return r, err == nil
+	})
+	if string(r.Tx) != string(tx) || r.Height < 1 {
+		t.Fatalf("indexed %q at height %d", r.Tx, r.Height)
+	}
+	waitFor(t, "the index to hold every stored height", func() (int64, bool) {
+		lag := n.store.IndexLag()
+		return lag, lag == 0 && n.store.Indexed() >= r.Height
+	})
+}

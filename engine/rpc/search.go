@@ -178,6 +178,7 @@ func (s *Server) txSearch(ctx *rpctypes.Context, query string, prove bool, pageP
 		return nil, err
 	}
 	defer release()
+	s.awaitIndex(ctx.Context())
 	conds, err := parseQuery(query)
 	if err != nil {
 		return nil, err
@@ -276,6 +277,7 @@ func (s *Server) blockSearch(ctx *rpctypes.Context, query string, pagePtr, perPa
 		return nil, err
 	}
 	defer release()
+	s.awaitIndex(ctx.Context())
 	conds, err := parseQuery(query)
 	if err != nil {
 		return nil, err

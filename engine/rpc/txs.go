@@ -14,6 +14,34 @@ import (
 	"github.com/tutti-bft/tutti/engine/store"
 )
 
+// indexWait bounds how long a lookup waits for the index to reach the heights stored when
+// it came (awaitIndex).
+const indexWait = time.Second
+
+// awaitIndex waits, up to indexWait, until the index holds every height stored when the
+// request came. The node indexes behind its executor (a height or two under load), so a
+// client that saw a height executed (its NewBlock event, status, broadcast_tx_commit)
+// finds its transactions, as it would if the index were written with the height.
+func (s *Server) awaitIndex(ctx context.Context) {
+	target := s.Store.Height()
+	if s.Store.Indexed() >= target {
+		return
+	}
+	deadline := time.NewTimer(indexWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for s.Store.Indexed() < target {
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline.C:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // errIndexOff is CometBFT's answer when [tx_index] indexer = "null".
 var errIndexOff = errors.New("transaction indexing is disabled")
 
@@ -105,13 +133,14 @@ func (s *Server) checkTx(ctx *rpctypes.Context, tx cmttypes.Tx) (*ctypes.ResultC
 
 // tx finds a committed transaction by hash; with prove, the Merkle proof of it in its
 // block's transactions (whose root is the header's data_hash), while the block is stored.
-func (s *Server) tx(_ *rpctypes.Context, hash []byte, prove bool) (*ctypes.ResultTx, error) {
+func (s *Server) tx(ctx *rpctypes.Context, hash []byte, prove bool) (*ctypes.ResultTx, error) {
 	if s.txIndexOff() {
 		return nil, errIndexOff
 	}
 	if len(hash) != 32 {
 		return nil, fmt.Errorf("tx (%X) not found", hash)
 	}
+	s.awaitIndex(ctx.Context())
 	r, err := s.Store.TxByHash(hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("tx (%X) not found", hash)

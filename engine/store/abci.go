@@ -57,15 +57,9 @@ func (s *Store) saveExecuted(e ExecutedHeight, wo *opt.WriteOptions) error {
 	if last := s.height.Load(); last != 0 && h != last+1 {
 		return fmt.Errorf("store: cannot save height %d after %d: heights are stored in order with no gap", h, last)
 	}
-	batch := newSealedBatch(heightBatchSize(&e, !s.noIndex))
+	batch := newSealedBatch(heightBatchSize(&e))
 	if err := putHeight(batch, &e); err != nil {
 		return err
-	}
-	if !s.noIndex {
-		if err := indexTxs(batch, h, e.Block.Txs, e.Response.TxResults); err != nil {
-			return err
-		}
-		indexBlockEvents(batch, h, e.Response.Events)
 	}
 	if err := s.db.Write(&batch.Batch, wo); err != nil {
 		return fmt.Errorf("store: write height %d: %w", h, err)
@@ -75,22 +69,17 @@ func (s *Store) saveExecuted(e ExecutedHeight, wo *opt.WriteOptions) error {
 	return nil
 }
 
-// heightBatchSize estimates a height's batch (each tx and its result with its events in
-// the block and response records, and, indexed, again in the index: the tx with its result
-// by hash, one key per indexed attribute) so that the batch is allocated once rather than
-// grown by doubling.
-func heightBatchSize(e *ExecutedHeight, indexed bool) int {
-	copies := 1
-	if indexed {
-		copies = 2
-	}
+// heightBatchSize estimates a height's batch (each tx and its result with its events, in
+// the block and response records) so that the batch is allocated once rather than grown
+// by doubling.
+func heightBatchSize(e *ExecutedHeight) int {
 	n := 64 << 10
 	for i, tx := range e.Block.Txs {
-		n += copies * (len(tx) + 192)
+		n += len(tx) + 192
 		for _, ev := range e.Response.TxResults[i].GetEvents() {
 			n += len(ev.Type)
 			for _, a := range ev.Attributes {
-				n += copies * (len(a.Key) + len(a.Value) + 48)
+				n += len(a.Key) + len(a.Value) + 48
 			}
 		}
 	}

@@ -303,3 +303,52 @@ func TestIndexOffWritesNoIndexRecords(t *testing.T) {
 		t.Fatalf("height 3 with the index off: %v", err)
 	}
 }
+
+// The index trails the stored heights and resumes where it stopped: a height is stored
+// without its index records; IndexPending adds them in bounded steps and keeps its
+// watermark across a reopen; a store without a watermark (written when every height was
+// indexed in its own batch) counts as fully indexed.
+func TestIndexTrailsTheStoreAndResumesAfterAReopen(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir)
+	rng := rand.New(rand.NewSource(11))
+	var saved []ExecutedHeight
+	for h := int64(1); h <= 5; h++ {
+		e := executedHeight(h, 3, 40, rng)
+		if err := s.SaveExecuted(e); err != nil {
+			t.Fatal(err)
+		}
+		saved = append(saved, e)
+	}
+	found := func(s *Store, h int64) bool {
+		hash := sha256.Sum256(saved[h-1].Block.Txs[0])
+		_, err := s.TxByHash(hash[:])
+		return err == nil
+	}
+	if s.Indexed() != 0 || found(s, 1) {
+		t.Fatalf("stored, not yet indexed: watermark %d, height 1 found %v", s.Indexed(), found(s, 1))
+	}
+	if n, err := s.IndexPending(2, nil); err != nil || n != 2 || s.Indexed() != 2 || !found(s, 2) || found(s, 3) {
+		t.Fatalf("index 2 heights: %d, %v, watermark %d", n, err, s.Indexed())
+	}
+	s.Close()
+	s = openTest(t, dir)
+	if s.Indexed() != 2 {
+		t.Fatalf("watermark after a reopen: %d, want 2", s.Indexed())
+	}
+	if n, err := s.IndexPending(100, nil); err != nil || n != 3 || !found(s, 5) {
+		t.Fatalf("index the rest: %d, %v", n, err)
+	}
+	if n, _ := s.IndexPending(100, nil); n != 0 {
+		t.Fatalf("a complete index indexed %d more heights", n)
+	}
+	if err := s.db.Delete(keyIndexed, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openTest(t, dir)
+	defer s.Close()
+	if s.Indexed() != 5 {
+		t.Fatalf("a store without a watermark: %d, want all 5 heights", s.Indexed())
+	}
+}

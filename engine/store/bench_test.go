@@ -4,11 +4,15 @@ import (
 	"math/rand"
 	"testing"
 
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/tutti-bft/tutti/engine/order"
 	"github.com/tutti-bft/tutti/engine/types"
 )
 
-// BenchmarkSaveExecuted: one height of 1,000 txs of 100 bytes with its tx index, synced
-// (as the node writes it) and, for the cost of the work without the fsync, unsynced.
+// BenchmarkSaveExecuted: one height of 1,000 txs of 100 bytes (its index is written
+// later, BenchmarkIndexPending), synced (as the node writes it) and, for the cost of the
+// work without the fsync, unsynced.
 func BenchmarkSaveExecuted(b *testing.B) {
 	for _, sync := range []bool{true, false} {
 		name := "sync"
@@ -36,6 +40,56 @@ func BenchmarkSaveExecuted(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkIndexPending: the index of one stored height of 1,000 txs of 100 bytes (by
+// hash, tx.height and one indexed attribute per tx), as the node's indexer writes it,
+// unsynced, behind the executor, with the height in memory (as the executor hands it over)
+// and read back from the store (catching up after a restart).
+func BenchmarkIndexPending(b *testing.B) {
+	for _, inMemory := range []bool{true, false} {
+		name := "in-memory"
+		if !inMemory {
+			name = "read-back"
+		}
+		b.Run(name, func(b *testing.B) { benchmarkIndexPending(b, inMemory) })
+	}
+}
+
+func benchmarkIndexPending(b *testing.B, inMemory bool) {
+	s := openTest(b, b.TempDir())
+	defer s.Close()
+	tmpl := executedHeight(1, 1000, 100, rand.New(rand.NewSource(1)))
+	b.ReportAllocs()
+	b.SetBytes(1000 * 100)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		e := tmpl
+		blk := *tmpl.Block
+		blk.Height = int64(i + 1)
+		e.Block, e.Result.Height = &blk, blk.Height
+		if err := s.saveExecuted(e, nil); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		var from Recent
+		if inMemory {
+			from = recent(e)
+		}
+		if n, err := s.IndexPending(1, from); err != nil || n != 1 {
+			b.Fatalf("indexed %d: %v", n, err)
+		}
+	}
+}
+
+// recent hands IndexPending e from memory, as the node's executor does.
+func recent(e ExecutedHeight) Recent {
+	return func(h int64) (*order.ABCIBlock, *abci.ResponseFinalizeBlock) {
+		if h != e.Block.Height {
+			return nil, nil
+		}
+		return e.Block, e.Response
 	}
 }
 

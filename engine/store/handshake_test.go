@@ -92,6 +92,9 @@ func TestKVStoreHeightsReplayThroughHandshake(t *testing.T) {
 		t.Fatalf("replay reached app hash %X, the store has %X", replay.AppHash, last.AppHash)
 	}
 
+	if _, err := s.IndexPending(heights, nil); err != nil {
+		t.Fatal(err)
+	}
 	hash := sha256.Sum256([]byte("k3=v3"))
 	tx, err := s.TxByHash(hash[:])
 	if err != nil || tx.Height != 3 || tx.Index != 0 {

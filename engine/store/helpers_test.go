@@ -79,6 +79,10 @@ func saveHeights(t testing.TB, s *Store, from, to int64, rng *rand.Rand) []Execu
 		}
 		out = append(out, e)
 	}
+	// As the node's indexer does after each height.
+	if _, err := s.IndexPending(int(to-from+1), nil); err != nil {
+		t.Fatalf("index heights %d..%d: %v", from, to, err)
+	}
 	return out
 }
 

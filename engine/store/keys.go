@@ -132,7 +132,7 @@ func describeKey(k []byte) string {
 	case bytes.HasPrefix(k, prefixABCIHash), bytes.HasPrefix(k, prefixTxHash):
 		i := strings.LastIndexByte(string(k), '/')
 		return string(k[:i+1]) + strings.ToUpper(hex.EncodeToString(k[i+1:]))
-	case bytes.HasPrefix(k, prefixTxEvent), bytes.HasPrefix(k, prefixBlockEvent), bytes.Equal(k, keyGenesis), bytes.Equal(k, keyCommitState):
+	case bytes.HasPrefix(k, prefixTxEvent), bytes.HasPrefix(k, prefixBlockEvent), bytes.Equal(k, keyGenesis), bytes.Equal(k, keyCommitState), bytes.Equal(k, keyIndexed):
 		return string(k)
 	}
 	return fmt.Sprintf("%q", k)

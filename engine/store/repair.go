@@ -66,7 +66,7 @@ func Repair(dir string) (RepairReport, error) {
 			return rep, fmt.Errorf("store: repair %s: %w", path, err)
 		}
 	}
-	for _, prefix := range [][]byte{prefixDAG, prefixABCIHash, prefixTxHash, prefixTxEvent, prefixBlockEvent, keyGenesis, keyCommitState} {
+	for _, prefix := range [][]byte{prefixDAG, prefixABCIHash, prefixTxHash, prefixTxEvent, prefixBlockEvent, keyGenesis, keyCommitState, keyIndexed} {
 		if err := s.dropDamaged(prefix, batch, &rep); err != nil {
 			return rep, err
 		}

@@ -31,7 +31,10 @@ type Store struct {
 	writeMu sync.Mutex
 	base    atomic.Int64 // lowest height held (0: none)
 	height  atomic.Int64 // highest height held (0: none)
-	noIndex bool         // IndexOff: heights are stored without the tx and block event index (under writeMu)
+
+	indexMu sync.Mutex   // one IndexPending at a time
+	indexed atomic.Int64 // the last height the index holds (indexer.go)
+	noIndex atomic.Bool  // IndexOff
 
 	recovery Recovery
 }
@@ -85,6 +88,9 @@ func Open(dir string) (*Store, error) {
 	if err := s.checkABCI(); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
+	if err := s.loadIndexed(); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
 	return s, nil
 }
 
@@ -106,14 +112,10 @@ func openDB(path string) (*Store, error) {
 	return &Store{db: db, stor: stor, path: path, recovery: Recovery{JournalDrops: slices.Clone(watch.drops)}}, nil
 }
 
-// IndexOff stops writing the transaction and block event index, as [tx_index] indexer =
-// "null" asks: heights stored from now on add no index records (lookups find nothing for
-// them), so a node nobody searches pays neither the bytes nor the writes.
-func (s *Store) IndexOff() {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	s.noIndex = true
-}
+// IndexOff stops building the transaction and block event index, as [tx_index] indexer =
+// "null" asks: IndexPending indexes nothing (lookups find nothing for the heights stored
+// meanwhile), so a node nobody searches pays neither the bytes nor the writes.
+func (s *Store) IndexOff() { s.noIndex.Store(true) }
 
 // Recovered reports what Open repaired.
 func (s *Store) Recovered() Recovery { return s.recovery }
