@@ -89,6 +89,7 @@ a second one stops at once.`,
 	f.BoolVar(&cfg.ClosedLoop, "closed-loop", false, "closed loop: --concurrency workers, each sends once its previous transaction committed")
 	f.IntVar(&cfg.Concurrency, "concurrency", 64, "closed loop: workers; open loop: broadcasts in flight at most")
 	f.StringVar(&cfg.Transport, "transport", "http", "how broadcasts travel: http (a request each) or ws (one websocket per endpoint)")
+	f.IntVar(&cfg.Batch, "batch", 1, "open loop over http: up to this many due transactions per endpoint in one JSON-RPC batch (the nodes' [rpc] max_request_batch_size must allow it)")
 	f.StringVar(&cfg.App, "app", "kvstore", "transactions to send: kvstore or ledger")
 	f.IntVar(&cfg.Size, "size", 100, "kvstore: bytes per transaction")
 	f.IntVar(&cfg.Observe, "observe", 1, "watch the NewBlock events of the first N endpoints (0 or more than there are: all)")

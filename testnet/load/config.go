@@ -20,6 +20,10 @@ type Config struct {
 	Concurrency int           // closed loop: workers; open loop: broadcasts in flight at most
 	App         string        // "kvstore" or "ledger"
 	Transport   string        // how broadcasts travel: "http" (a request each) or "ws" (one websocket per endpoint)
+	// Batch, above 1, sends up to that many due transactions to one endpoint in one
+	// JSON-RPC batch request (open loop over HTTP; the node's [rpc] max_request_batch_size
+	// must allow it). 0 or 1: one request per transaction.
+	Batch int
 	Size        int           // kvstore: bytes per transaction
 	Drain       time.Duration // after sending, how long to wait for accepted transactions to commit
 	// Observe is how many endpoints, the first ones, have their NewBlock events watched
@@ -106,6 +110,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("load: --observe must not be negative, got %d", c.Observe)
 	case c.Drain < 0:
 		return fmt.Errorf("load: --drain must not be negative, got %v", c.Drain)
+	case c.Batch < 0:
+		return fmt.Errorf("load: --batch must not be negative, got %d", c.Batch)
+	case c.Batch > 1 && (c.ClosedLoop || c.Transport != "http"):
+		return errors.New("load: --batch needs the open loop over --transport http")
 	}
 	for _, e := range c.Endpoints {
 		if _, err := NormalizeEndpoint(e); err != nil {

@@ -25,6 +25,7 @@ const (
 type endpoint struct {
 	url string
 	rpc *rpchttp.HTTP
+	hc  *http.Client   // the RPC client's own, for batches (batch.go)
 	ws  *wsBroadcaster // broadcasts over a websocket (--transport ws); nil: over HTTP
 }
 
@@ -41,7 +42,7 @@ func dial(url string, conns int) (*endpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load: %s: %w", url, err)
 	}
-	return &endpoint{url: url, rpc: c}, nil
+	return &endpoint{url: url, rpc: c, hc: hc}, nil
 }
 
 // subscribe starts the endpoint's websocket and subscribes to NewBlock events, feeding

@@ -127,6 +127,32 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		tr.answered(rec, a)
 		return rec
 	}
+	// sendBatch sends each endpoint's share of js in one batch request.
+	sendBatch := func(js []job) {
+		type pending struct {
+			rec    *record
+			raw    []byte
+			finish func(outcome, uint32)
+		}
+		byEndpoint := map[int][]pending{}
+		for _, j := range js {
+			raw, ep, finish := src.next(ctx, j.seq)
+			byEndpoint[ep] = append(byEndpoint[ep], pending{tr.sending(raw, j.due), raw, finish})
+		}
+		for ep, ps := range byEndpoint {
+			raws := make([][]byte, len(ps))
+			for i, p := range ps {
+				raws[i] = p.raw
+			}
+			bctx, cancel := context.WithTimeout(ctx, broadcastTimeout)
+			answers := eps[ep].broadcastBatch(bctx, raws)
+			cancel()
+			for i, p := range ps {
+				p.finish(answers[i].outcome, answers[i].code)
+				tr.answered(p.rec, answers[i])
+			}
+		}
+	}
 	var wg sync.WaitGroup
 	if cfg.ClosedLoop {
 		var seq int64
@@ -153,6 +179,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 						tr.unsentQueued()
 						continue
 					default:
+					}
+					if cfg.Batch > 1 {
+						sendBatch(append([]job{j}, takeDue(jobs, cfg.Batch-1)...))
+						continue
 					}
 					send(j.seq, j.due)
 				}
@@ -234,4 +264,21 @@ func closedLoopWorker(cfg Config, tr *tracker, stop <-chan struct{}, nextSeq fun
 			return
 		}
 	}
+}
+
+// takeDue takes up to n more jobs already queued, without waiting for any.
+func takeDue(jobs <-chan job, n int) []job {
+	var out []job
+	for len(out) < n {
+		select {
+		case j, ok := <-jobs:
+			if !ok {
+				return out
+			}
+			out = append(out, j)
+		default:
+			return out
+		}
+	}
+	return out
 }
