@@ -24,8 +24,8 @@ type Config struct {
 	// JSON-RPC batch request (open loop over HTTP; the node's [rpc] max_request_batch_size
 	// must allow it). 0 or 1: one request per transaction.
 	Batch int
-	Size        int           // kvstore: bytes per transaction
-	Drain       time.Duration // after sending, how long to wait for accepted transactions to commit
+	Size  int           // kvstore: bytes per transaction
+	Drain time.Duration // after sending, how long to wait for accepted transactions to commit
 	// Observe is how many endpoints, the first ones, have their NewBlock events watched
 	// for commits (0, the zero value: one; more than there are: all; tutti load's
 	// --observe 0 asks for all). Every node executes every block, so
