@@ -64,6 +64,10 @@ func Run(opt Options) Result {
 		heightAtHeal[l.Node] = l.Height()
 	}
 	s.sched.runUntil(opt.Duration)
+	heightAtEnd := map[string]int64{} // liveness is judged here, not after the drain
+	for _, l := range s.honestLogs() {
+		heightAtEnd[l.Node] = l.Height()
+	}
 	s.drain(opt.Duration)
 	if opt.QueryKVStore {
 		s.queryCommitted()
@@ -71,7 +75,7 @@ func Run(opt Options) Result {
 	if opt.Ledger {
 		s.checkSupply(opt.Duration)
 	}
-	return s.finish(heightAtHeal)
+	return s.finish(heightAtHeal, heightAtEnd)
 }
 
 func (s *Sim) drawCommittee() {
@@ -276,7 +280,7 @@ func (s *Sim) uncommitted() int {
 }
 
 // finish runs the end-of-run checkers and builds the result.
-func (s *Sim) finish(heightAtHeal map[string]int64) Result {
+func (s *Sim) finish(heightAtHeal, heightAtEnd map[string]int64) Result {
 	logs := s.honestLogs()
 	s.violations = append(s.violations, check.Agreement(logs)...)
 	acked := make([]string, 0, len(s.acked))
@@ -289,10 +293,11 @@ func (s *Sim) finish(heightAtHeal map[string]int64) Result {
 	s.violations = append(s.violations, check.ClientOrder(logs, judged)...)
 	s.stats.OrderedPairs, s.stats.OrderedPairsExcused = len(judged), excusedPairs
 	// Liveness is owed only by honest instances that are up and were not byzantine-led:
-	// every honest instance is restarted at the heal, so all of them.
+	// every honest instance is restarted at the heal, so all of them. It is judged at the
+	// end of the duration: an instance that first executed during the drain did not by then.
 	var live []*check.NodeLog
 	for _, n := range s.instances {
-		if s.honest(n.author) && n.up && s.logs[n.id] != nil {
+		if l := s.logs[n.id]; s.honest(n.author) && n.up && l != nil && heightAtEnd[l.Node] > 0 {
 			live = append(live, s.logs[n.id])
 			if e := n.core.Stats().Epoch; e > s.stats.Epochs {
 				s.stats.Epochs = e
@@ -303,7 +308,7 @@ func (s *Sim) finish(heightAtHeal map[string]int64) Result {
 		s.violations = append(s.violations, check.Violation{Property: "L1",
 			Detail: fmt.Sprintf("only %d of %d honest instances executed any height", len(live), len(s.instancesOfHonest()))})
 	}
-	s.violations = append(s.violations, check.Liveness(live, heightAtHeal, 3, 10)...)
+	s.violations = append(s.violations, check.LivenessAt(live, heightAtHeal, heightAtEnd, 3, 10)...)
 	if s.stats.MaxExecutorLag >= executorLag {
 		s.stats.SeedsAtLagLimit = 1
 	}

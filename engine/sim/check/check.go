@@ -198,19 +198,29 @@ func BlockTime(node string, height int64, at time.Time, honestClocks []time.Time
 // Liveness checks L1: after the heal, every honest node that is up executed at least
 // minNew new heights and reached within maxLag of the top.
 func Liveness(logs []*NodeLog, heightAtHeal map[string]int64, minNew, maxLag int64) []Violation {
+	now := make(map[string]int64, len(logs))
+	for _, l := range logs {
+		now[l.Node] = l.Height()
+	}
+	return LivenessAt(logs, heightAtHeal, now, minNew, maxLag)
+}
+
+// LivenessAt is Liveness judged on the heights the logs had at a given moment
+// (heightAtEnd), not now: the simulator judges it at the end of the run's duration, before
+// any drain.
+func LivenessAt(logs []*NodeLog, heightAtHeal, heightAtEnd map[string]int64, minNew, maxLag int64) []Violation {
 	var top int64
 	for _, l := range logs {
-		if l.Height() > top {
-			top = l.Height()
-		}
+		top = max(top, heightAtEnd[l.Node])
 	}
 	var out []Violation
 	for _, l := range logs {
-		if grew := l.Height() - heightAtHeal[l.Node]; grew < minNew {
+		h := heightAtEnd[l.Node]
+		if grew := h - heightAtHeal[l.Node]; grew < minNew {
 			out = append(out, Violation{"L1", fmt.Sprintf("%s executed %d heights after the network healed (at %d), want at least %d",
 				l.Node, grew, heightAtHeal[l.Node], minNew)})
-		} else if top-l.Height() > maxLag {
-			out = append(out, Violation{"L1", fmt.Sprintf("%s is at height %d, %d behind the top", l.Node, l.Height(), top-l.Height())})
+		} else if top-h > maxLag {
+			out = append(out, Violation{"L1", fmt.Sprintf("%s is at height %d, %d behind the top", l.Node, h, top-h)})
 		}
 	}
 	return out

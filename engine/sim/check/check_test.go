@@ -87,6 +87,18 @@ func TestLivenessWantsGrowthAndNoLaggard(t *testing.T) {
 	}
 }
 
+// LivenessAt judges the heights of a past moment (the end of a run's duration), not the
+// ones the logs reached since (a drain).
+func TestLivenessAtJudgesTheGivenHeights(t *testing.T) {
+	a := logOf(t, "a", block(1, "1", "x"), block(2, "2", "x"), block(3, "3", "x"), block(4, "4", "x"))
+	if v := LivenessAt([]*NodeLog{a}, map[string]int64{"a": 1}, map[string]int64{"a": 2}, 3, 10); len(v) != 1 || v[0].Property != "L1" {
+		t.Fatalf("1 height grown by the end, 3 since: must be flagged: %v", v)
+	}
+	if v := LivenessAt([]*NodeLog{a}, map[string]int64{"a": 1}, map[string]int64{"a": 4}, 3, 10); len(v) != 0 {
+		t.Fatalf("got %v", v)
+	}
+}
+
 func TestClientOrderWantsTheEarlierFirst(t *testing.T) {
 	good := logOf(t, "good", block(1, "h1", "a", "x", "first"), block(2, "h2", "a", "second"))
 	sameBlock := logOf(t, "same", block(1, "h1", "a", "first", "second"))
