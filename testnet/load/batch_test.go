@@ -2,36 +2,23 @@ package load
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/cometbft/cometbft/libs/log"
-	ctypes "github.com/cometbft/cometbft/rpc/core/types"
 	rpcserver "github.com/cometbft/cometbft/rpc/jsonrpc/server"
-	rpctypes "github.com/cometbft/cometbft/rpc/jsonrpc/types"
-	cmttypes "github.com/cometbft/cometbft/types"
 )
 
 // TestBatchBroadcastAnswers sends batches to cometbft's own JSON-RPC server (batches of at
-// most 5, its broadcast_tx_sync answering by the transaction): each request of a batch
+// most 5, scriptedBroadcast answering by the transaction): each request of a batch
 // gets its own outcome (accepted, refused by CheckTx with a code, refused by the mempool
 // with an error), a batch of one is answered too, and a batch over the server's limit is a send error for every one of
 // its transactions, naming the refusal.
 func TestBatchBroadcastAnswers(t *testing.T) {
-	broadcast := func(_ *rpctypes.Context, tx cmttypes.Tx) (*ctypes.ResultBroadcastTx, error) {
-		switch string(tx) {
-		case "code":
-			return &ctypes.ResultBroadcastTx{Code: 7, Codespace: "ledger"}, nil
-		case "full":
-			return nil, errors.New("mempool is full")
-		}
-		return &ctypes.ResultBroadcastTx{Hash: tx.Hash()}, nil
-	}
 	mux := http.NewServeMux()
-	rpcserver.RegisterRPCFuncs(mux, map[string]*rpcserver.RPCFunc{"broadcast_tx_sync": rpcserver.NewRPCFunc(broadcast, "tx")}, log.NewNopLogger())
+	rpcserver.RegisterRPCFuncs(mux, scriptedBroadcast(), log.NewNopLogger())
 	cfg := rpcserver.DefaultConfig()
 	cfg.MaxRequestBatchSize = 5
 	srv := httptest.NewServer(rpcserver.PreChecksHandler(mux, cfg))

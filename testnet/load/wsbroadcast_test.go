@@ -22,21 +22,7 @@ import (
 // sends over the one websocket each get their own answer, and a send whose answer comes
 // after its deadline counts as a send error without disturbing the next one.
 func TestWebsocketBroadcastAnswers(t *testing.T) {
-	broadcast := func(_ *rpctypes.Context, tx cmttypes.Tx) (*ctypes.ResultBroadcastTx, error) {
-		s := string(tx)
-		switch {
-		case strings.HasPrefix(s, "slow"):
-			time.Sleep(300 * time.Millisecond)
-		case s == "code":
-			return &ctypes.ResultBroadcastTx{Code: 7, Codespace: "ledger"}, nil
-		case s == "full":
-			return nil, errors.New("mempool is full")
-		case s == "late":
-			time.Sleep(2 * time.Second)
-		}
-		return &ctypes.ResultBroadcastTx{Hash: tx.Hash()}, nil
-	}
-	funcs := map[string]*rpcserver.RPCFunc{"broadcast_tx_sync": rpcserver.NewRPCFunc(broadcast, "tx")}
+	funcs := scriptedBroadcast()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/websocket", rpcserver.NewWebsocketManager(funcs).WebsocketHandler)
 	srv := httptest.NewServer(mux)
@@ -77,4 +63,25 @@ func TestWebsocketBroadcastAnswers(t *testing.T) {
 	if a := send("ok-3", 5*time.Second); a.outcome != accepted {
 		t.Errorf("after a late answer: %+v", a)
 	}
+}
+
+// scriptedBroadcast is a broadcast_tx_sync for cometbft's JSON-RPC server that answers by
+// the transaction: "code" is refused by CheckTx (code 7), "full" by the mempool (an RPC
+// error), "slow..." and "late" answer after 300 ms and 2 s, anything else is accepted.
+func scriptedBroadcast() map[string]*rpcserver.RPCFunc {
+	broadcast := func(_ *rpctypes.Context, tx cmttypes.Tx) (*ctypes.ResultBroadcastTx, error) {
+		s := string(tx)
+		switch {
+		case strings.HasPrefix(s, "slow"):
+			time.Sleep(300 * time.Millisecond)
+		case s == "code":
+			return &ctypes.ResultBroadcastTx{Code: 7, Codespace: "ledger"}, nil
+		case s == "full":
+			return nil, errors.New("mempool is full")
+		case s == "late":
+			time.Sleep(2 * time.Second)
+		}
+		return &ctypes.ResultBroadcastTx{Hash: tx.Hash()}, nil
+	}
+	return map[string]*rpcserver.RPCFunc{"broadcast_tx_sync": rpcserver.NewRPCFunc(broadcast, "tx")}
 }
